@@ -1,0 +1,70 @@
+# mlmon: one command runs the main job, one runs the tests. See README.md.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+# Tests and the rehearsal run on loopback only; no proxy for it.
+export NO_PROXY := 127.0.0.1,localhost
+
+MODEL := app/house_price/artifacts/model.joblib
+COLLECTION_LINK := .ansible/collections/ansible_collections/mlmon/monitoring
+
+.PHONY: help setup deploy rehearse test lint pytest molecule bench teardown clean check-kind
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt app/requirements.txt constraints.txt
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
+	touch $@
+
+$(BIN)/helm: scripts/install_helm.py | $(VENV)/.installed
+	$(BIN)/python scripts/install_helm.py --dest $(BIN)
+
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@)
+	ln -sfn ../../../.. $@
+
+$(MODEL): $(VENV)/.installed $(wildcard app/house_price/*.py)
+	cd app && $(BIN)/python -m house_price.train --out house_price/artifacts/model.joblib
+
+setup: $(VENV)/.installed $(BIN)/helm $(COLLECTION_LINK) $(MODEL) ## Create the venv, install helm/kubectl, train the model
+
+check-kind: ## Stop at once when Docker or kind is missing
+	@command -v docker >/dev/null || { echo "make deploy needs Docker: 'docker' is not on PATH. Install Docker, or run 'make rehearse' (no Docker needed)." >&2; exit 2; }
+	@docker info >/dev/null 2>&1 || { echo "make deploy needs a running Docker engine: 'docker info' failed. Start Docker, or run 'make rehearse' (no Docker needed)." >&2; exit 2; }
+	@command -v kind >/dev/null || { echo "make deploy needs kind: 'kind' is not on PATH. Install kind v0.29.0+ (https://kind.sigs.k8s.io/docs/user/quick-start/#installation), or run 'make rehearse'." >&2; exit 2; }
+
+deploy: check-kind setup ## Create a kind cluster and run site.yml on it
+	ansible-playbook site.yml -i inventory/local
+
+rehearse: setup ## Run site.yml on the rehearsal cluster (no Docker needed), keep it up until Ctrl-C
+	$(BIN)/python -m tests.rehearsal.rehearse
+
+teardown: setup ## Remove what site.yml created on kind (INVENTORY=inventory/local)
+	ansible-playbook playbooks/teardown.yml -i $(or $(INVENTORY),inventory/local)
+
+lint: setup ## ruff, yamllint, ansible-lint (production) and syntax checks
+	ruff check .
+	yamllint -s .
+	ansible-lint
+	ansible-playbook site.yml --syntax-check -i inventory/local
+	ansible-playbook site.yml --syntax-check -i inventory/rehearsal
+	ansible-playbook playbooks/teardown.yml --syntax-check -i inventory/local
+
+pytest: setup ## The pytest suite (app, observability, rehearsal, roles, molecule, end to end)
+	pytest
+
+test: lint pytest ## Everything CI runs
+
+bench: setup ## Benchmarks; figures go to bench/RESULTS.md
+	$(BIN)/python -m bench
+
+clean: ## Remove the venv, build state and the trained model
+	rm -rf $(VENV) build .ansible $(MODEL)
