@@ -1,0 +1,69 @@
+"""Wrong inventory values fail in preflight, naming the variable, before anything touches a cluster.
+
+Column: real (the real ansible-playbook runs site.yml); no cluster is reachable or needed: the kubeconfig points
+at a file that does not exist, so any task that got past preflight would fail differently.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.playbook_runner import run_playbook
+
+NO_CLUSTER = {"MLMON_REHEARSAL_DIR": "/nonexistent/mlmon-no-cluster", "MLMON_GRAFANA_ADMIN_PASSWORD": "preflight-pw-1"}
+
+
+def _run(tags: str, extra_vars: dict | None = None, env: dict | None = None):
+    return run_playbook(
+        "site.yml", "--tags", tags, inventory="inventory/rehearsal", extra_vars=extra_vars, env={**NO_CLUSTER, **(env or {})}
+    )
+
+
+def test_missing_grafana_password_names_the_variable_and_the_environment_variable() -> None:
+    run = _run("prometheus_stack", env={"MLMON_GRAFANA_ADMIN_PASSWORD": ""})
+    assert run.returncode != 0
+    assert "prometheus_stack_grafana_admin_password" in run.output
+    assert "MLMON_GRAFANA_ADMIN_PASSWORD" in run.output
+    assert "Create the monitoring namespace" not in run.output, "preflight must stop the play before any cluster call"
+
+
+@pytest.mark.parametrize(
+    ("tags", "extra_vars", "named"),
+    [
+        ("model_deployment", {"mlmon_model_node_port": "not-a-port"}, "model_deployment_node_port"),
+        ("model_deployment", {"mlmon_model_node_port": 8080}, "model_deployment_node_port"),
+        ("model_deployment", {"mlmon_model_image_tag": "latest"}, "model_deployment_image_tag"),
+        ("model_deployment", {"model_deployment_replicas": "two"}, "model_deployment_replicas"),
+        (
+            "model_deployment",
+            {"model_deployment_cors_origins": ["*"], "model_deployment_cors_allow_credentials": True},
+            "model_deployment_cors_origins",
+        ),
+        ("service_monitor", {"service_monitor_port": "8000"}, "service_monitor_port"),
+        ("service_monitor", {"service_monitor_interval": "often"}, "service_monitor_interval"),
+        ("prometheus_stack", {"prometheus_stack_retention": "ten days"}, "prometheus_stack_retention"),
+        ("prometheus_stack", {"mlmon_grafana_node_port": 30300}, "prometheus_stack_grafana_node_port"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_bad_value_fails_in_preflight_naming_the_variable(tags: str, extra_vars: dict, named: str) -> None:
+    run = _run(tags, extra_vars)
+    assert run.returncode != 0, run.tail()
+    assert named in run.output, run.tail()
+    assert run.changed == 0
+
+
+def test_password_is_not_printed_when_preflight_fails_verbosely() -> None:
+    """A -vvv run that fails in preflight never echoes the password it was given."""
+    secret = "preflight-secret-0f9c3b"
+    run = run_playbook(
+        "site.yml",
+        "--tags",
+        "prometheus_stack",
+        "-vvv",
+        inventory="inventory/rehearsal",
+        extra_vars={"prometheus_stack_retention": "bad"},
+        env={**NO_CLUSTER, "MLMON_GRAFANA_ADMIN_PASSWORD": secret},
+    )
+    assert run.returncode != 0
+    assert secret not in run.output
