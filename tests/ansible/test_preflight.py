@@ -15,7 +15,12 @@ NO_CLUSTER = {"MLMON_REHEARSAL_DIR": "/nonexistent/mlmon-no-cluster", "MLMON_GRA
 
 def _run(tags: str, extra_vars: dict | None = None, env: dict | None = None):
     return run_playbook(
-        "site.yml", "--tags", tags, inventory="inventory/rehearsal", extra_vars=extra_vars, env={**NO_CLUSTER, **(env or {})}
+        "site.yml",
+        "--tags",
+        tags,
+        inventory="inventory/rehearsal",
+        extra_vars=extra_vars,
+        env={**NO_CLUSTER, **(env or {})},
     )
 
 
