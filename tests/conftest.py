@@ -1,0 +1,3 @@
+"""Fixtures shared by the whole suite: the rehearsal servers, run as real processes on loopback."""
+
+pytest_plugins = ["tests.rehearsal.grafana_fixtures"]
