@@ -28,7 +28,9 @@ def test_kind_config_maps_the_nodeports_and_pins_the_node_image(tmp_path: Path) 
     assert node["role"] == "control-plane"
     assert node["image"].startswith("kindest/node:v1.33.")
     assert "@sha256:" in node["image"]
-    mappings = {(m["containerPort"], m["hostPort"], m["listenAddress"], m["protocol"]) for m in node["extraPortMappings"]}
+    mappings = {
+        (m["containerPort"], m["hostPort"], m["listenAddress"], m["protocol"]) for m in node["extraPortMappings"]
+    }
     assert mappings == {(p, p, "127.0.0.1", "TCP") for p in (30100, 30200, 30300)}
     allowed = {"containerPort", "hostPort", "listenAddress", "protocol"}
     assert all(set(m) <= allowed for m in node["extraPortMappings"]), "unknown keys in extraPortMappings"
