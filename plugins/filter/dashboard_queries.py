@@ -1,0 +1,96 @@
+"""Filter ``mlmon.monitoring.dashboard_queries``: every PromQL query of a Grafana dashboard, variables resolved.
+
+The verify role asks Prometheus each query a dashboard panel would run, so it needs the queries exactly as
+Grafana would send them: panels inside collapsed rows included, hidden targets skipped, and the dashboard's
+template variables (``$job``, ``${namespace}``, ``[[job]]``, ``${job:regex}``) and Grafana's built-in interval
+variables (``$__rate_interval``...) replaced by values the caller supplies. A variable without a value is an
+error rather than a query that silently returns nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+DOCUMENTATION = r"""
+name: dashboard_queries
+short_description: List a Grafana dashboard's PromQL queries with template variables resolved
+description:
+  - Walks every panel (including the panels of collapsed rows) and returns one item per visible target with an C(expr).
+  - Replaces C($var), C(${var}), C(${var:format}) and C([[var]]) by the values given.
+options:
+  _input:
+    description: The dashboard JSON (a dict).
+    type: dict
+    required: true
+  variables:
+    description: Variable name to value, for the dashboard's variables and Grafana built-ins such as C(__rate_interval).
+    type: dict
+    required: true
+"""
+
+EXAMPLES = r"""
+- name: List the queries
+  ansible.builtin.debug:
+    msg: "{{ lookup('ansible.builtin.file', 'ml-model-api.json') | from_json
+             | mlmon.monitoring.dashboard_queries(variables) }}"
+  vars:
+    variables: {job: model, namespace: house-price, __rate_interval: 1m}
+"""
+
+RETURN = r"""
+_value:
+  description: One item per query, C({panel, ref_id, expr}), in dashboard order.
+  type: list
+  elements: dict
+"""
+
+VARIABLE = re.compile(r"\$\{(?P<braced>\w+)(?::\w+)?\}|\[\[(?P<bracketed>\w+)\]\]|\$(?P<plain>\w+)")
+
+
+class UnresolvedVariableError(ValueError):
+    """A query uses a template variable the caller gave no value for."""
+
+
+def _panels(panels: list[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+    for panel in panels:
+        yield panel
+        yield from _panels(panel.get("panels", []))
+
+
+def resolve(expr: str, variables: Mapping[str, str], where: str) -> str:
+    """Replace every template variable in ``expr`` by its value."""
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match["braced"] or match["bracketed"] or match["plain"]
+        if name not in variables:
+            raise UnresolvedVariableError(f"{where}: no value for template variable ${name} in: {expr}")
+        return str(variables[name])
+
+    return VARIABLE.sub(substitute, expr)
+
+
+def dashboard_queries(dashboard: Mapping[str, Any], variables: Mapping[str, str]) -> list[dict[str, str]]:
+    """Return ``{panel, ref_id, expr}`` for every visible PromQL target of the dashboard."""
+    queries = []
+    for panel in _panels(dashboard.get("panels", [])):
+        for target in panel.get("targets", []):
+            if target.get("hide") or not target.get("expr"):
+                continue
+            where = f"panel {panel.get('title', panel.get('id'))!r} target {target.get('refId')}"
+            queries.append(
+                {
+                    "panel": panel.get("title", ""),
+                    "ref_id": target.get("refId", ""),
+                    "expr": resolve(target["expr"], variables, where),
+                }
+            )
+    return queries
+
+
+class FilterModule:
+    """Ansible filter plugin entry point."""
+
+    def filters(self) -> dict[str, Any]:
+        return {"dashboard_queries": dashboard_queries}
