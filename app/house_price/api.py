@@ -1,0 +1,144 @@
+"""The FastAPI service: routes, CORS, metrics, and the ``app`` uvicorn serves.
+
+``create_app(settings)`` builds a fresh app with its own metrics registry and model state.
+``house_price.api:app`` (what ``uvicorn house_price.api:app`` imports) is built on first access
+from the ``MLMON_*`` environment, so importing this module has no side effects.
+"""
+
+import os
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from prometheus_client import CollectorRegistry
+
+from house_price import __version__
+from house_price import model as model_io
+from house_price.config import Settings
+from house_price.instrumentation import instrument
+from house_price.metrics import ModelMetrics, NoMetrics, PredictionRecorder
+from house_price.model import TrainedModel
+from house_price.schemas import (
+    BatchPredictionResponse,
+    BatchRequest,
+    HealthResponse,
+    House,
+    PredictionResponse,
+    ReadinessResponse,
+    batch_request_model,
+)
+from house_price.state import ModelState
+from house_price.validation import validation_error_handler
+
+PREDICT = "/predict"
+BATCH_PREDICT = "/batch-predict"
+RETRY_AFTER_SECONDS = "5"
+
+
+def create_app(settings: Settings, *, load_model: Callable[[Path], TrainedModel] = model_io.load) -> FastAPI:
+    """Build the service; the model is loaded in the background once the app starts."""
+    registry = CollectorRegistry()
+    recorder: PredictionRecorder = ModelMetrics(registry) if settings.metrics_enabled else NoMetrics()
+    state = ModelState()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        state.start_loading(lambda: load_model(settings.model_path), recorder.model_loaded)
+        yield
+
+    app = FastAPI(
+        title="House price model",
+        version=__version__,
+        description="Prices houses with a scikit-learn model; see /ready for the model version.",
+        lifespan=lifespan,
+    )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_credentials=settings.cors_allow_credentials,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "Authorization"],
+        )
+    if settings.metrics_enabled:
+        instrument(app, registry)
+    app.add_exception_handler(RequestValidationError, validation_error_handler(recorder, settings.max_batch_size))
+    _add_routes(app, state, recorder, batch_request_model(settings.max_batch_size))
+    return app
+
+
+def _add_routes(
+    app: FastAPI,
+    state: ModelState,
+    recorder: PredictionRecorder,
+    batch_model: type[BatchRequest],
+) -> None:
+    def loaded_model() -> TrainedModel:
+        model = state.model
+        if model is None:
+            raise HTTPException(
+                status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+                detail=f"model not available ({state.status}); see /ready",
+                headers={"Retry-After": RETRY_AFTER_SECONDS},
+            )
+        return model
+
+    def price(model: TrainedModel, houses: Sequence[House], handler: str) -> list[float]:
+        rows = [house.model_dump(mode="json") for house in houses]
+        started = time.perf_counter()
+        predicted = model.predict(rows)
+        recorder.inference(handler, time.perf_counter() - started)
+        prices = [round(float(value), 2) for value in predicted]
+        recorder.predictions(handler, model.metadata.version, prices)
+        return prices
+
+    @app.post(PREDICT, response_model=PredictionResponse, tags=["predictions"])
+    def predict(house: House) -> PredictionResponse:
+        """Price one house."""
+        model = loaded_model()
+        [value] = price(model, [house], PREDICT)
+        return PredictionResponse(price=value, model_version=model.metadata.version)
+
+    @app.post(
+        BATCH_PREDICT,
+        response_model=BatchPredictionResponse,
+        tags=["predictions"],
+        responses={413: {"description": "more houses than MLMON_MAX_BATCH_SIZE"}},
+    )
+    def batch_predict(request: batch_model) -> BatchPredictionResponse:  # type: ignore[valid-type]
+        """Price several houses in one model call, answers in request order."""
+        model = loaded_model()
+        recorder.batch(len(request.houses))
+        values = price(model, request.houses, BATCH_PREDICT)
+        return BatchPredictionResponse(predictions=values, model_version=model.metadata.version)
+
+    @app.get("/health", response_model=HealthResponse, tags=["probes"])
+    def health() -> HealthResponse:
+        """Liveness: 200 whenever the process serves requests."""
+        return HealthResponse()
+
+    @app.get(
+        "/ready",
+        response_model=ReadinessResponse,
+        tags=["probes"],
+        responses={503: {"model": ReadinessResponse}},
+    )
+    def ready() -> JSONResponse:
+        """Readiness: 200 once the model is loaded, 503 while loading or after a failure."""
+        model = state.model
+        if model is not None:
+            body = ReadinessResponse(status="ready", model_version=model.metadata.version)
+            return JSONResponse(body.model_dump(exclude_none=True))
+        body = ReadinessResponse(status=state.status, detail=state.error)
+        return JSONResponse(body.model_dump(exclude_none=True), status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
+
+
+def __getattr__(name: str) -> FastAPI:
+    if name == "app":
+        return create_app(Settings.from_env(os.environ))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,149 @@
+"""Model metrics: what the model is asked, what it answers, how long it takes.
+
+Every metric lives in the registry handed to ``ModelMetrics``; nothing touches the process-wide
+default registry, so several apps can live in one process (tests) without clashing.
+
+* ``house_price_predictions_total{model_version, handler}``: counter, houses priced;
+* ``house_price_prediction_dollars{model_version}``: histogram of predicted prices;
+* ``house_price_inference_duration_seconds{handler}``: histogram, the model call alone;
+* ``house_price_batch_size``: histogram, houses per accepted /batch-predict request;
+* ``house_price_validation_errors_total{field}``: counter, rejected inputs by field;
+* ``house_price_model_info{version, trained_at}``: gauge, 1 once a model is loaded.
+"""
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from house_price.model import ModelMetadata
+
+PRICE_BUCKETS_DOLLARS: tuple[float, ...] = (
+    50_000,
+    100_000,
+    150_000,
+    200_000,
+    250_000,
+    300_000,
+    400_000,
+    500_000,
+    650_000,
+    800_000,
+    1_000_000,
+    1_500_000,
+    2_000_000,
+    3_000_000,
+    5_000_000,
+)
+INFERENCE_BUCKETS_SECONDS: tuple[float, ...] = (
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.0075,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+)
+BATCH_SIZE_BUCKETS: tuple[float, ...] = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 10_000)
+
+
+class PredictionRecorder(Protocol):
+    """What the routes report; ``ModelMetrics`` records it, ``NoMetrics`` drops it."""
+
+    def model_loaded(self, metadata: ModelMetadata) -> None: ...
+
+    def predictions(self, handler: str, model_version: str, prices: Sequence[float]) -> None: ...
+
+    def inference(self, handler: str, seconds: float) -> None: ...
+
+    def batch(self, size: int) -> None: ...
+
+    def validation_errors(self, fields: Iterable[str]) -> None: ...
+
+
+class ModelMetrics:
+    """Prometheus metrics about the model, registered in ``registry``."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._predictions = Counter(
+            "house_price_predictions",
+            "Houses priced, by model version and route (handler).",
+            ["model_version", "handler"],
+            registry=registry,
+        )
+        self._prices = Histogram(
+            "house_price_prediction_dollars",
+            "Predicted house prices in dollars.",
+            ["model_version"],
+            buckets=PRICE_BUCKETS_DOLLARS,
+            registry=registry,
+        )
+        self._inference = Histogram(
+            "house_price_inference_duration_seconds",
+            "Time spent in the model call alone, per request.",
+            ["handler"],
+            buckets=INFERENCE_BUCKETS_SECONDS,
+            registry=registry,
+        )
+        self._batch = Histogram(
+            "house_price_batch_size",
+            "Houses per accepted /batch-predict request.",
+            buckets=BATCH_SIZE_BUCKETS,
+            registry=registry,
+        )
+        self._validation = Counter(
+            "house_price_validation_errors",
+            "Input validation errors, by offending field.",
+            ["field"],
+            registry=registry,
+        )
+        self._info = Gauge(
+            "house_price_model_info",
+            "The loaded model (always 1); its version and training time as labels.",
+            ["version", "trained_at"],
+            registry=registry,
+        )
+
+    def model_loaded(self, metadata: ModelMetadata) -> None:
+        self._info.clear()
+        self._info.labels(metadata.version, metadata.trained_at.isoformat()).set(1)
+
+    def predictions(self, handler: str, model_version: str, prices: Sequence[float]) -> None:
+        self._predictions.labels(model_version, handler).inc(len(prices))
+        histogram = self._prices.labels(model_version)
+        for price in prices:
+            histogram.observe(price)
+
+    def inference(self, handler: str, seconds: float) -> None:
+        self._inference.labels(handler).observe(seconds)
+
+    def batch(self, size: int) -> None:
+        self._batch.observe(size)
+
+    def validation_errors(self, fields: Iterable[str]) -> None:
+        for field in fields:
+            self._validation.labels(field).inc()
+
+
+class NoMetrics:
+    """The recorder used when ``MLMON_METRICS_ENABLED=false``: records nothing."""
+
+    def model_loaded(self, metadata: ModelMetadata) -> None:
+        return None
+
+    def predictions(self, handler: str, model_version: str, prices: Sequence[float]) -> None:
+        return None
+
+    def inference(self, handler: str, seconds: float) -> None:
+        return None
+
+    def batch(self, size: int) -> None:
+        return None
+
+    def validation_errors(self, fields: Iterable[str]) -> None:
+        return None

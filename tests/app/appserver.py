@@ -1,0 +1,157 @@
+"""Start and stop the real service under uvicorn on a free loopback port (test equipment).
+
+Reused by tests/observability and by anyone who needs a live house-price service::
+
+    with AppServer(env={"MLMON_MODEL_PATH": str(path)}) as server:
+        httpx.get(server.url + "/health")
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+import uvicorn
+from uvicorn._types import ASGIApplication
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+APP_DIR = REPO_ROOT / "app"
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll ``condition`` every 50 ms until it holds; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"gave up after {timeout:.0f}s waiting for {what}")
+
+
+class AppServer:
+    """``uvicorn house_price.api:app`` as a child process, stopped on exit."""
+
+    def __init__(self, env: Mapping[str, str], port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"http://{HOST}:{self.port}"
+        self._env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("MLMON_")},
+            "PYTHONPATH": str(APP_DIR),
+            **env,
+        }
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log_dir = Path(tempfile.mkdtemp(prefix="appserver-"))
+        self._log_path = self._log_dir / "uvicorn.log"
+
+    def start(self, ready_timeout: float = 30.0) -> "AppServer":
+        """Start uvicorn and wait (bounded) until /ready answers 200."""
+        with self._log_path.open("wb") as log:
+            self._process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "house_price.api:app",
+                    "--host",
+                    HOST,
+                    "--port",
+                    str(self.port),
+                    "--no-access-log",
+                ],
+                cwd=APP_DIR,
+                env=self._env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            wait_until(self._ready, ready_timeout, f"{self.url}/ready")
+        except (TimeoutError, RuntimeError) as error:
+            output = self.output()
+            self.stop()
+            raise RuntimeError(f"the service did not become ready: {error}\n{output}") from error
+        return self
+
+    def _ready(self) -> bool:
+        if self._process is not None and self._process.poll() is not None:
+            raise RuntimeError(f"uvicorn exited with code {self._process.returncode}")
+        try:
+            return httpx.get(f"{self.url}/ready", timeout=1.0).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def output(self) -> str:
+        """What the process has printed so far."""
+        if not self._log_path.exists():
+            return ""
+        return self._log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        """Terminate the process (kill it after 10 s) and close its log."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(timeout=10)
+        shutil.rmtree(self._log_dir, ignore_errors=True)
+
+    def __enter__(self) -> "AppServer":
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class ThreadedServer:
+    """A given app instance served by a real uvicorn in a background thread.
+
+    For tests that need an app built in-process (for instance with a loader they control) but
+    still want real HTTP on a real socket.
+    """
+
+    def __init__(self, app: ASGIApplication) -> None:
+        self.port = free_port()
+        self.url = f"http://{HOST}:{self.port}"
+        config = uvicorn.Config(app, host=HOST, port=self.port, log_level="warning")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="uvicorn", daemon=True)
+
+    def __enter__(self) -> "ThreadedServer":
+        self._thread.start()
+        try:
+            wait_until(lambda: self._server.started, 30, f"uvicorn on {self.url}")
+        except TimeoutError:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=15)

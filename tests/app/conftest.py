@@ -1,0 +1,72 @@
+"""Fixtures for the app tests: one small trained artefact per session, live apps on demand."""
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx
+import pytest
+from house_price.api import create_app
+from house_price.config import Settings
+from house_price.model import TrainedModel, load, save
+from house_price.train import train
+
+from tests.app.appserver import ThreadedServer, wait_until
+
+TEST_ROWS = 2_000
+TEST_SEED = 42
+TEST_VERSION = "1.2.3"
+
+VALID_HOUSE: dict[str, object] = {
+    "sqft": 1800,
+    "bedrooms": 3,
+    "bathrooms": 2,
+    "location": "suburban",
+    "year_built": 1995,
+    "condition": "Good",
+}
+
+
+@pytest.fixture(scope="session")
+def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real artefact trained once for the whole session."""
+    path = tmp_path_factory.mktemp("model") / "model.joblib"
+    save(train(seed=TEST_SEED, rows=TEST_ROWS, version=TEST_VERSION), path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def trained(model_path: Path) -> TrainedModel:
+    return load(model_path)
+
+
+ServeApp = Callable[..., httpx.Client]
+
+
+@pytest.fixture
+def serve(model_path: Path) -> Iterator[ServeApp]:
+    """Serve ``create_app(settings)`` with real uvicorn; return an HTTP client bound to it.
+
+    Keyword arguments override settings; ``load_model`` replaces the artefact loader and
+    ``wait_ready=False`` returns before the model is loaded.
+    """
+    with ExitStack() as stack:
+
+        def build(
+            wait_ready: bool = True,
+            load_model: Callable[[Path], TrainedModel] = load,
+            **overrides: object,
+        ) -> httpx.Client:
+            settings = Settings(model_path=model_path, **overrides)
+            server = stack.enter_context(ThreadedServer(create_app(settings, load_model=load_model)))
+            client = stack.enter_context(httpx.Client(base_url=server.url, timeout=10))
+            if wait_ready:
+                wait_until(lambda: client.get("/ready").status_code == 200, 30, "the model to load")
+            return client
+
+        yield build
+
+
+@pytest.fixture
+def client(serve: ServeApp) -> httpx.Client:
+    return serve()

@@ -1,0 +1,69 @@
+"""Loading artefacts and what the model predicts (in-process, on a real trained artefact)."""
+
+from pathlib import Path
+
+import joblib
+import pytest
+from house_price.model import ModelLoadError, TrainedModel, load, save
+
+from tests.app.conftest import VALID_HOUSE
+
+
+def price(model: TrainedModel, **changes: object) -> float:
+    return float(model.predict([{**VALID_HOUSE, **changes}])[0])
+
+
+def test_predictions_are_deterministic_for_fixed_inputs(trained: TrainedModel, model_path: Path) -> None:
+    again = load(model_path)
+    assert price(trained) == price(again)
+    assert 150_000 < price(trained) < 800_000
+
+
+@pytest.mark.parametrize("location", ["urban", "rural", "waterfront"])
+def test_more_floor_area_costs_more(trained: TrainedModel, location: str) -> None:
+    prices = [price(trained, sqft=sqft, location=location) for sqft in (800, 1500, 2500, 4000)]
+    assert prices == sorted(prices)
+    assert len(set(prices)) == len(prices)
+
+
+def test_better_condition_never_costs_less(trained: TrainedModel) -> None:
+    prices = [price(trained, condition=c) for c in ("Poor", "Fair", "Good", "Excellent")]
+    assert prices == sorted(prices)
+    assert prices[0] < prices[-1]
+
+
+def test_waterfront_costs_more_than_rural(trained: TrainedModel) -> None:
+    assert price(trained, location="waterfront") > price(trained, location="rural")
+
+
+def test_batch_prediction_equals_one_by_one(trained: TrainedModel) -> None:
+    houses = [{**VALID_HOUSE, "sqft": sqft} for sqft in (900, 1800, 3600)]
+    assert list(trained.predict(houses)) == [price(trained, sqft=h["sqft"]) for h in houses]
+
+
+def test_missing_artefact_says_how_to_make_one(tmp_path: Path) -> None:
+    with pytest.raises(ModelLoadError, match=r"house_price\.train"):
+        load(tmp_path / "absent.joblib")
+
+
+def test_foreign_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.joblib"
+    joblib.dump({"weights": [1, 2, 3]}, path)
+    with pytest.raises(ModelLoadError, match="not a house-price model"):
+        load(path)
+
+
+def test_artefact_from_another_sklearn_is_refused(trained: TrainedModel, tmp_path: Path) -> None:
+    path = tmp_path / "old.joblib"
+    old = trained.metadata.model_copy(update={"sklearn_version": "0.24.2"})
+    save(TrainedModel(pipeline=trained.pipeline, metadata=old), path)
+    with pytest.raises(ModelLoadError, match=r"0\.24\.2"):
+        load(path)
+
+
+def test_artefact_with_other_features_is_refused(trained: TrainedModel, tmp_path: Path) -> None:
+    path = tmp_path / "features.joblib"
+    other = trained.metadata.model_copy(update={"features": ("sqft", "rooms")})
+    save(TrainedModel(pipeline=trained.pipeline, metadata=other), path)
+    with pytest.raises(ModelLoadError, match="rooms"):
+        load(path)
