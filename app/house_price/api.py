@@ -33,6 +33,7 @@ from house_price.schemas import (
     batch_request_model,
 )
 from house_price.state import ModelState
+from house_price.threads import NativeThreads
 from house_price.validation import validation_error_handler
 
 PREDICT = "/predict"
@@ -68,7 +69,9 @@ def create_app(settings: Settings, *, load_model: Callable[[Path], TrainedModel]
     if settings.metrics_enabled:
         instrument(app, registry)
     app.add_exception_handler(RequestValidationError, validation_error_handler(recorder, settings.max_batch_size))
-    _add_routes(app, state, recorder, batch_request_model(settings.max_batch_size))
+    _add_routes(
+        app, state, recorder, batch_request_model(settings.max_batch_size), NativeThreads(settings.model_threads)
+    )
     return app
 
 
@@ -77,6 +80,7 @@ def _add_routes(
     state: ModelState,
     recorder: PredictionRecorder,
     batch_model: type[BatchRequest],
+    native_threads: NativeThreads,
 ) -> None:
     def loaded_model() -> TrainedModel:
         model = state.model
@@ -91,7 +95,8 @@ def _add_routes(
     def price(model: TrainedModel, houses: Sequence[House], handler: str) -> list[float]:
         rows = [house.model_dump(mode="json") for house in houses]
         started = time.perf_counter()
-        predicted = model.predict(rows)
+        with native_threads.capped():
+            predicted = model.predict(rows)
         recorder.inference(handler, time.perf_counter() - started)
         prices = [round(float(value), 2) for value in predicted]
         recorder.predictions(handler, model.metadata.version, prices)

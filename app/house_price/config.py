@@ -12,6 +12,10 @@ MLMON_CORS_ALLOW_CREDENTIALS    allow cookies/auth on CORS requests;     false
 MLMON_MAX_BATCH_SIZE            most houses in one /batch-predict        1000
 MLMON_METRICS_ENABLED           ``false`` turns off every metric and     true
                                 the /metrics endpoint
+MLMON_MODEL_THREADS             native threads (OpenMP/BLAS) one model   1
+                                call may use; requests run concurrently
+                                already, and more threads per call make
+                                tail latency spike on a busy CPU
 =============================== ======================================== =======================
 
 The model version is never configured: the artefact's metadata is the truth, so
@@ -32,6 +36,7 @@ ENV_VARS: dict[str, str] = {
     "cors_allow_credentials": "MLMON_CORS_ALLOW_CREDENTIALS",
     "max_batch_size": "MLMON_MAX_BATCH_SIZE",
     "metrics_enabled": "MLMON_METRICS_ENABLED",
+    "model_threads": "MLMON_MODEL_THREADS",
 }
 REFUSED_ENV_VARS: dict[str, str] = {
     "MLMON_MODEL_VERSION": "the model version comes from the artefact's metadata; retrain "
@@ -53,6 +58,7 @@ class Settings(BaseModel):
     cors_allow_credentials: bool = False
     max_batch_size: int = Field(default=DEFAULT_MAX_BATCH_SIZE, ge=1, le=100_000)
     metrics_enabled: bool = True
+    model_threads: int = Field(default=1, ge=1, le=64)
 
     @field_validator("cors_origins")
     @classmethod

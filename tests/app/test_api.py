@@ -303,3 +303,21 @@ def test_wildcard_cors_without_credentials(serve: ServeApp) -> None:
     response = client.post("/predict", json=VALID_HOUSE, headers={"origin": "https://b.example"})
     assert response.headers["access-control-allow-origin"] == "*"
     assert "access-control-allow-credentials" not in response.headers
+
+
+def test_predictions_run_with_openmp_capped_to_model_threads(serve, trained, monkeypatch) -> None:
+    """Real uvicorn in-process: /predict calls the model with MLMON_MODEL_THREADS OpenMP threads in its thread."""
+    from threadpoolctl import threadpool_info
+
+    seen: list[set[int]] = []
+    original = type(trained.pipeline).predict
+
+    def spying_predict(pipeline, matrix):
+        seen.append({pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "openmp"})
+        return original(pipeline, matrix)
+
+    monkeypatch.setattr(type(trained.pipeline), "predict", spying_predict)
+    house = {"sqft": 1650, "bedrooms": 3, "bathrooms": 2, "location": "suburban", "year_built": 1998}
+    client = serve(model_threads=1)
+    assert client.post("/predict", json={**house, "condition": "Good"}).status_code == 200
+    assert seen == [{1}]

@@ -13,6 +13,7 @@ def test_defaults_when_nothing_is_set() -> None:
     assert settings.cors_allow_credentials is False
     assert settings.max_batch_size == DEFAULT_MAX_BATCH_SIZE == 1000
     assert settings.metrics_enabled is True
+    assert settings.model_threads == 1
 
 
 def test_every_variable_is_read() -> None:
@@ -23,6 +24,7 @@ def test_every_variable_is_read() -> None:
             "MLMON_CORS_ALLOW_CREDENTIALS": "true",
             "MLMON_MAX_BATCH_SIZE": "50",
             "MLMON_METRICS_ENABLED": "false",
+            "MLMON_MODEL_THREADS": "4",
         }
     )
     assert settings.model_path == Path("/models/m.joblib")
@@ -30,6 +32,7 @@ def test_every_variable_is_read() -> None:
     assert settings.cors_allow_credentials is True
     assert settings.max_batch_size == 50
     assert settings.metrics_enabled is False
+    assert settings.model_threads == 4
 
 
 def test_wildcard_origin_with_credentials_is_refused_naming_both_variables() -> None:
@@ -51,6 +54,8 @@ def test_wildcard_origin_without_credentials_is_allowed() -> None:
         ("MLMON_METRICS_ENABLED", "perhaps"),
         ("MLMON_CORS_ALLOW_CREDENTIALS", "2"),
         ("MLMON_CORS_ORIGINS", "example.com"),
+        ("MLMON_MODEL_THREADS", "0"),
+        ("MLMON_MODEL_THREADS", "all"),
     ],
 )
 def test_bad_values_are_refused_naming_the_variable(variable: str, value: str) -> None:
