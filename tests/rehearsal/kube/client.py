@@ -97,6 +97,7 @@ class ApiClient:
         self, url: str, token: str, user_agent: str = "rehearsal-controller-manager"
     ) -> None:
         self.url = url.rstrip("/")
+        self.token = token
         self._headers = {"Authorization": f"Bearer {token}", "User-Agent": user_agent}
         self._session: aiohttp.ClientSession | None = None
 

@@ -16,8 +16,10 @@ YAML (see tests/rehearsal/kubelet.yml)::
 
 Placeholders, in ``command``, ``cwd`` and ``env`` values: ``{python}`` (this interpreter),
 ``{repo}`` (the repository root), ``{pod_ip}``, ``{port:<name or number>}`` (the container port
-of that name; a number stands for itself) and, as a whole argument only, ``{args}`` (the
-container's ``args`` after ``$(VAR)`` expansion). An image reference is compared in the form the
+of that name; a number stands for itself), ``{api_url}`` and ``{api_token}`` (how the process reaches
+the cluster's API server: a real pod gets the same from its service account's in-cluster config,
+which a local process cannot mount) and, as a whole argument only, ``{args}`` (the container's
+``args`` after ``$(VAR)`` expansion). An image reference is compared in the form the
 pod spec wrote it and in its normalised form (``docker.io/library/<name>:latest``).
 """
 
@@ -34,7 +36,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[4]
 DEFAULT_CONFIG = REPO / "tests" / "rehearsal" / "kubelet.yml"
-PLACEHOLDER = re.compile(r"\{(python|repo|pod_ip|port:[^{}]+)\}")
+PLACEHOLDER = re.compile(r"\{(python|repo|pod_ip|api_url|api_token|port:[^{}]+)\}")
 
 
 class KubeletConfigError(ValueError):
@@ -137,7 +139,9 @@ def _backoff(data: Any) -> BackoffPolicy:
     return BackoffPolicy(float(data.get("initialSeconds", 10)), float(data.get("maxSeconds", 300)))
 
 
-def render(rule: ImageRule, container: dict[str, Any], pod_ip: str, args: list[str]) -> Launch:
+def render(
+    rule: ImageRule, container: dict[str, Any], pod_ip: str, args: list[str], api: tuple[str, str] = ("", "")
+) -> Launch:
     """The argv, working directory and image environment of ``container`` under ``rule``.
     Raises KeyError naming a ``{port:...}`` the container does not declare."""
     declared = container.get("ports") or []
@@ -152,6 +156,10 @@ def render(rule: ImageRule, container: dict[str, Any], pod_ip: str, args: list[s
                 return str(REPO)
             if token == "pod_ip":
                 return pod_ip
+            if token == "api_url":
+                return api[0]
+            if token == "api_token":
+                return api[1]
             wanted = token.split(":", 1)[1]
             if wanted.isdigit():
                 return wanted

@@ -233,7 +233,7 @@ class PodWorker:
         if "terminated" in c.view.state:
             c.view.last_state = {"terminated": c.view.state["terminated"]}
         try:
-            launch = render(rule, c.spec, self.pod_ip, args)
+            launch = render(rule, c.spec, self.pod_ip, args, (self.node.api.url, self.node.api.token))
         except KeyError as err:
             message = str(err.args[0])
             c.view.state = {"waiting": {"reason": "CreateContainerError", "message": message}}
