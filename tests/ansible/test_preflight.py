@@ -72,3 +72,19 @@ def test_password_is_not_printed_when_preflight_fails_verbosely() -> None:
     )
     assert run.returncode != 0
     assert secret not in run.output
+
+
+@pytest.mark.parametrize(
+    ("tags", "key_value", "named"),
+    [
+        ("model_deployment", "model_deployment_replicas=0", "model_deployment_replicas"),
+        ("model_deployment", "model_deployment_progress_deadline_seconds=900", "model_deployment_rollout_timeout"),
+        ("prometheus_stack", "mlmon_grafana_node_port=30300", "prometheus_stack_grafana_node_port"),
+    ],
+)
+def test_values_given_as_key_value_strings_are_checked_as_numbers(tags: str, key_value: str, named: str) -> None:
+    """`-e name=value` hands the roles strings; preflight still compares them as numbers and names the variable."""
+    run = run_playbook("site.yml", "--tags", tags, "-e", key_value, inventory="inventory/rehearsal", env=NO_CLUSTER)
+    assert run.returncode != 0, run.tail()
+    assert named in run.output, run.tail()
+    assert "Error rendering expression" not in run.output, run.tail()
