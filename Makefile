@@ -12,6 +12,8 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export NO_PROXY := 127.0.0.1,localhost
 
 MODEL := app/house_price/artifacts/model.joblib
+# A second release of the model, for the rehearsal kubelet's mlmon/house-price:1.1.0 (rollout drills).
+MODEL_NEXT := app/house_price/artifacts/model-1.1.0.joblib
 COLLECTION_LINK := .ansible/collections/ansible_collections/mlmon/monitoring
 
 .PHONY: help setup deploy rehearse test lint pytest molecule bench teardown clean check-kind
@@ -34,7 +36,10 @@ $(COLLECTION_LINK):
 $(MODEL): $(VENV)/.installed $(wildcard app/house_price/*.py)
 	cd app && $(BIN)/python -m house_price.train --out house_price/artifacts/model.joblib
 
-setup: $(VENV)/.installed $(BIN)/helm $(COLLECTION_LINK) $(MODEL) ## Create the venv, install helm/kubectl, train the model
+$(MODEL_NEXT): $(VENV)/.installed $(wildcard app/house_price/*.py)
+	cd app && $(BIN)/python -m house_price.train --version 1.1.0 --seed 43 --out house_price/artifacts/model-1.1.0.joblib
+
+setup: $(VENV)/.installed $(BIN)/helm $(COLLECTION_LINK) $(MODEL) $(MODEL_NEXT) ## Create the venv, install helm/kubectl, train the model
 
 check-kind: ## Stop at once when Docker or kind is missing
 	@command -v docker >/dev/null || { echo "make deploy needs Docker: 'docker' is not on PATH. Install Docker, or run 'make rehearse' (no Docker needed)." >&2; exit 2; }
@@ -67,4 +72,4 @@ bench: setup ## Benchmarks; figures go to bench/RESULTS.md
 	$(BIN)/python -m bench
 
 clean: ## Remove the venv, build state and the trained model
-	rm -rf $(VENV) build .ansible $(MODEL)
+	rm -rf $(VENV) build .ansible $(MODEL) $(MODEL_NEXT)
