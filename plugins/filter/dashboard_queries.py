@@ -41,7 +41,8 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: One item per query, C({panel, ref_id, expr}), in dashboard order.
+  description: One item per query, C({name, panel, ref_id, expr}) in dashboard order; C(name) is
+    C(<dashboard title> / <panel title> / <refId>).
   type: list
   elements: dict
 """
@@ -72,17 +73,19 @@ def resolve(expr: str, variables: Mapping[str, str], where: str) -> str:
 
 
 def dashboard_queries(dashboard: Mapping[str, Any], variables: Mapping[str, str]) -> list[dict[str, str]]:
-    """Return ``{panel, ref_id, expr}`` for every visible PromQL target of the dashboard."""
+    """Return ``{name, panel, ref_id, expr}`` for every visible PromQL target of the dashboard."""
     queries = []
     for panel in _panels(dashboard.get("panels", [])):
         for target in panel.get("targets", []):
             if target.get("hide") or not target.get("expr"):
                 continue
             where = f"panel {panel.get('title', panel.get('id'))!r} target {target.get('refId')}"
+            title, ref_id = panel.get("title", ""), target.get("refId", "")
             queries.append(
                 {
-                    "panel": panel.get("title", ""),
-                    "ref_id": target.get("refId", ""),
+                    "name": f"{dashboard.get('title', '')} / {title} / {ref_id}",
+                    "panel": title,
+                    "ref_id": ref_id,
                     "expr": resolve(target["expr"], variables, where),
                 }
             )

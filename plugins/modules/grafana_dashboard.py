@@ -216,8 +216,8 @@ grafana_status:
   sample: version-mismatch
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402 - Ansible modules import after their documentation
-from ansible_collections.mlmon.monitoring.plugins.module_utils.grafana_api import (  # noqa: E402 - Ansible modules import after their documentation
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.mlmon.monitoring.plugins.module_utils.grafana_api import (
     GRAFANA_MUTUALLY_EXCLUSIVE,
     GRAFANA_REQUIRED_ONE_OF,
     GrafanaAPIError,

@@ -10,6 +10,7 @@ import pytest
 from plugins.filter.dashboard_queries import UnresolvedVariableError, dashboard_queries
 
 DASHBOARD = {
+    "title": "ML",
     "panels": [
         {
             "type": "row",
@@ -39,6 +40,7 @@ VARIABLES = {"job": "model", "namespace": "house-price", "__rate_interval": "1m"
 def test_collects_nested_panels_skips_hidden_targets_and_resolves_every_variable_form() -> None:
     queries = dashboard_queries(DASHBOARD, VARIABLES)
     assert [(q["panel"], q["ref_id"]) for q in queries] == [("Rate", "A"), ("Both", "A"), ("Both", "C")]
+    assert queries[0]["name"] == "ML / Rate / A"
     assert queries[0]["expr"] == 'sum(rate(x_total{job="model"}[1m]))'
     assert queries[1]["expr"] == 'y{namespace="house-price", job=~"model"}'
     assert queries[2]["expr"] == 'z{job=~"model"}'
