@@ -1,5 +1,5 @@
 """Column: rehearsal (real processes and sockets). Containers as local processes: output to the
-log file, SIGTERM then SIGKILL after the grace period, the whole process group stopped, and
+CRI log file, SIGTERM then SIGKILL after the grace period, the whole process group stopped, and
 nothing surviving the kubelet's death; probes against real servers, with the kubelet's
 messages and thresholds."""
 
@@ -19,6 +19,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from tests.rehearsal.kube.controllers.podlogs import LogOptions, read_log
 from tests.rehearsal.kube.controllers.probes import ProbeWorker, Target, run_probe
 from tests.rehearsal.kube.controllers.process import ContainerProcess
 
@@ -57,7 +58,8 @@ def test_output_goes_to_the_log_and_sigterm_stops_the_process(tmp_path: Path) ->
 
     code, text = asyncio.run(scenario())
     assert code == 128 + signal.SIGTERM
-    assert "hello" in text and "oops" in text
+    streams = {line.split(" ")[1]: line.split(" ", 3)[3] for line in text.splitlines()}
+    assert streams == {"stdout": "hello", "stderr": "oops"}
 
 
 def test_a_process_ignoring_sigterm_is_killed_after_the_grace_period(tmp_path: Path) -> None:
@@ -95,7 +97,7 @@ def test_stopping_a_container_stops_its_children(tmp_path: Path) -> None:
             if log.read_text().strip():
                 break
             await asyncio.sleep(0.02)
-        child = int(log.read_text().split()[0])
+        child = int(read_log(log, LogOptions()).split()[0])
         await proc.stop(5)
         return child
 

@@ -1,17 +1,19 @@
 """Column: rehearsal. What the ReplicaSet, StatefulSet and endpoints controllers compute from the
 pods they see, pinned to upstream: which pods a ReplicaSet deletes first, the status counters,
 Endpoints subsets (ready vs not ready, terminating pods out, named target ports) and
-EndpointSlice conditions; and where the kubelet keeps a container's log."""
+EndpointSlice conditions; and which container instance's log the kubelet reads."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.rehearsal.kube.controllers.endpoints import endpoint_subsets, find_port, slice_groups
 from tests.rehearsal.kube.controllers.kubelet import Kubelet
 from tests.rehearsal.kube.controllers.kubelet_config import KubeletConfig
-from tests.rehearsal.kube.controllers.podlogs import pod_log_dir
+from tests.rehearsal.kube.controllers.podlogs import LogUnavailable, pod_log_dir
 from tests.rehearsal.kube.controllers.pods import deletion_order
 from tests.rehearsal.kube.controllers.replicaset import replicaset_status
 from tests.rehearsal.kube.controllers.statefulset import statefulset_status
@@ -140,15 +142,40 @@ def test_headless_endpoints_carry_the_pod_hostname() -> None:
     assert "hostname" not in subset["addresses"][0]
 
 
-def test_container_logs_are_found_by_restart_count(tmp_path: Path) -> None:
+def test_the_log_read_is_the_instance_the_status_names(tmp_path: Path) -> None:
+    """validateContainerLogStatus: running or terminated instance, else the last terminated one;
+    ``previous`` the last terminated one; otherwise the kubelet's 400 message."""
     kubelet = Kubelet(cluster_name="c", node_ip="127.0.1.1", pod_network="127.11.0.0/16",
                       kubernetes_version="1.33", config=KubeletConfig(log_dir=tmp_path))
-    running = pod("web-1", restarts=1)
     directory = pod_log_dir(tmp_path, "ns", "web-1", "uid-web-1") / "c"
     directory.mkdir(parents=True)
-    (directory / "0.log").write_text("first\n")
-    assert kubelet.log_file(running, "c") is None
-    (directory / "1.log").write_text("second\n")
+    for instance in (0, 1):
+        (directory / f"{instance}.log").write_text(f"instance {instance}\n")
+        kubelet.container_logs[f"containerd://{instance}"] = directory / f"{instance}.log"
+    first, second = {"terminated": {"exitCode": 3, "containerID": "containerd://0"}}, \
+        {"running": {"startedAt": T0}}
+    running = pod("web-1", restarts=1)
+    running["status"]["containerStatuses"][0].update(
+        state=second, lastState=first, containerID="containerd://1")
     assert kubelet.log_file(running, "c") == directory / "1.log"
     assert kubelet.log_file(running, "c", previous=True) == directory / "0.log"
-    assert kubelet.log_file(running, "other") is None
+    backing_off = pod("web-1")
+    backing_off["status"]["containerStatuses"][0].update(
+        state={"waiting": {"reason": "CrashLoopBackOff"}}, lastState=first)
+    assert kubelet.log_file(backing_off, "c") == directory / "0.log"
+    assert kubelet.log_file(backing_off, "c", previous=True) == directory / "0.log"
+    pulling = pod("web-1")
+    pulling["status"]["containerStatuses"][0].update(state={"waiting": {"reason": "ImagePullBackOff"}})
+    expected = {
+        ("c", False): 'container "c" in pod "web-1" is waiting to start: trying and failing to pull image',
+        ("c", True): 'previous terminated container "c" in pod "web-1" not found',
+        ("other", False): 'container "other" in pod "web-1" is not available',
+    }
+    for (name, previous), message in expected.items():
+        with pytest.raises(LogUnavailable) as refused:
+            kubelet.log_file(pulling, name, previous=previous)
+        assert str(refused.value) == message
+    creating = pod("web-1")
+    creating["status"]["containerStatuses"][0].update(state={"waiting": {"reason": "ContainerCreating"}})
+    with pytest.raises(LogUnavailable, match=r'is waiting to start: ContainerCreating$'):
+        kubelet.log_file(creating, "c")

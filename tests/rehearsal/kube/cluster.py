@@ -5,7 +5,8 @@ server on ``node_ip:api_port``, seeds what a fresh kind cluster has (namespaces 
 kube-system, kube-public, kube-node-lease with their ``default`` ServiceAccounts; the
 ``kubernetes`` Service, Endpoints and EndpointSlice), then starts the CRD and garbage-collector
 loops and the controllers from ``controllers.default_controllers(config)`` (when that package
-exists) as HTTP clients of this server. ``stop()`` undoes all of it.
+exists) as HTTP clients of this server; the API server reads pod logs from the kubelet among them
+(``Cluster.kubelet``). ``stop()`` undoes all of it.
 
 The API is served over TLS (client-go sends bearer tokens only over TLS) with a CA made for the
 cluster; ``kubeconfig()`` carries it. The controllers reach the same application, token and all,
@@ -101,6 +102,7 @@ class Cluster:
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._client: Any = None
+        self.kubelet: Any = None
 
     @property
     def url(self) -> str:
@@ -148,6 +150,9 @@ class Cluster:
         client_module = importlib.import_module(f"{__package__}.client")
         self._client = client_module.ApiClient(self.internal_url, self.config.token)
         for controller in module.default_controllers(self.config):
+            if controller.name == "kubelet":
+                self.kubelet = controller
+                self.server.kubelet = controller
             self._tasks.append(
                 asyncio.create_task(controller.run(self._client), name=f"{self.config.name}-{controller.name}")
             )

@@ -5,8 +5,9 @@ Every request but /version and the health probes needs ``Authorization: Bearer <
 ``/apis/<group>/<version>/...`` (plus the legacy ``/watch/`` prefix); the verb comes from the
 method and whether a name is given, and a verb the resource does not list is 405. Responses are
 JSON (YAML on request, Table and PartialObjectMetadata for ``as=`` requests); failures are
-metav1.Status bodies with the same code. Each request appends one JSON line to the request log:
-``{ts, method, path, query, status, user_agent, verb}``.
+metav1.Status bodies with the same code. ``pods/<name>/log`` is text from the node's kubelet
+(``kubelet``, set by the Cluster; logs.py), streamed with ``follow``. Each request appends one
+JSON line to the request log: ``{ts, method, path, query, status, user_agent, verb}``.
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ from typing import Any
 from aiohttp import web
 
 from . import codec, discovery, errors, tables, watch
+from .controllers.podlogs import LogUnavailable, follow_log, read_log
 from .errors import ApiError
+from .logs import LogSource, log_options
 from .openapi import OpenApi
 from .resources import ResourceType
-from .rest import Api, ListOptions, WriteOptions
+from .rest import Api, ListOptions, WriteOptions, set_pod_condition
 from .selectors import field_matcher, label_matcher, parse_field_selector
 
 Obj = dict[str, Any]
@@ -83,6 +86,7 @@ class ApiServer:
         self.kubernetes_version = kubernetes_version
         self.bookmark_interval = bookmark_interval
         self.address = ""
+        self.kubelet: LogSource | None = None
         self.stopping = asyncio.Event()
         self._log_file = request_log.open("a", buffering=1) if request_log else None
 
@@ -307,6 +311,8 @@ class ApiServer:
         namespace = target.namespace or ""
         query = request.query
         include = query.get("includeObject", "")
+        if verb == "get" and target.subresource == "log":
+            return await self._pod_log(request, target)
         if verb == "get":
             return self._get(target, accept, include)
         if verb in ("list", "watch"):
@@ -355,27 +361,59 @@ class ApiServer:
         obj = self.api.get(rt, target.namespace or "", target.name)
         if target.subresource == "scale":
             return self._respond(self.api.scale_of(rt, obj), 200, accept)
-        if target.subresource == "log":
-            raise ApiError(404, "NotFound", NOT_FOUND, {"name": target.name, "kind": "pods/log"})
         if target.subresource not in ("", "status"):
             raise errors.method_not_allowed()
         return self._respond(
             self.api.present(rt, obj), 200, accept, rt=rt if not target.subresource else None, include=include
         )
 
+    async def _pod_log(self, request: web.Request, target: Target) -> web.StreamResponse:
+        pod = self.api.get(target.rt, target.namespace or "", target.name)
+        options = log_options(request.query, pod, time.time())
+        node = (pod.get("spec") or {}).get("nodeName")
+        if not node:
+            return web.Response(body=b"", content_type="text/plain")
+        if self.kubelet is None or node != self.kubelet.node_name:
+            raise errors.not_found("nodes", "", node)
+        try:
+            path = self.kubelet.log_file(pod, options.container, options.previous)
+        except LogUnavailable as exc:
+            raise errors.bad_request(str(exc)) from None
+        if not options.follow:
+            return web.Response(body=read_log(path, options), content_type="text/plain")
+        kubelet = self.kubelet
+        response = web.StreamResponse(headers={"Content-Type": "text/plain"})
+        await response.prepare(request)
+        async for chunk in follow_log(path, options, lambda: kubelet.log_running(path), self.stopping):
+            await response.write(chunk)
+        await response.write_eof()
+        return response
+
     def _bind(self, target: Target, body: Any, opts: WriteOptions) -> Obj:
+        """``pods/<name>/binding`` as the pod registry's BindingREST: set ``spec.nodeName`` when it is
+        still empty, merge the binding's annotations and set ``PodScheduled=True``, without the
+        field manager (the scheduler's write is not an update of the pod's own fields)."""
         rt = target.rt
         pod = self.api.get(rt, target.namespace or "", target.name)
-        node = ((body or {}).get("target") or {}).get("name") if isinstance(body, dict) else None
+        binding = body if isinstance(body, dict) else {}
+        node = (binding.get("target") or {}).get("name")
         if not node:
             raise errors.invalid_object("Binding", "", target.name, [errors.required("target.name")])
         current = (pod.get("spec") or {}).get("nodeName")
-        if current:
-            raise errors.conflict("pods", "", target.name, f'pod {target.name} is already assigned to node "{current}"')
         if pod["metadata"].get("deletionTimestamp"):
-            raise errors.conflict("pods", "", target.name, "pod is being deleted, cannot be assigned to a host")
+            raise errors.conflict(
+                "pods/binding", "", target.name, f"pod {target.name} is being deleted, cannot be assigned to a host"
+            )
+        if current:
+            raise errors.conflict(
+                "pods/binding", "", target.name, f'pod {target.name} is already assigned to node "{current}"'
+            )
         updated = self.api.editable(rt, pod)
         updated["spec"]["nodeName"] = node
+        annotations = (binding.get("metadata") or {}).get("annotations") or {}
+        if annotations:
+            updated["metadata"]["annotations"] = {**(updated["metadata"].get("annotations") or {}), **annotations}
+        set_pod_condition(updated, "PodScheduled", "True")
         if not opts.dry_run:
             self.api.store.put(rt.storage, updated)
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}

@@ -8,14 +8,17 @@ it until the pod object is gone. When the kubelet is cancelled (the cluster stop
 process is stopped: SIGTERM, ``shutdownGracePeriodSeconds``, then SIGKILL.
 
 Pod logs (podlogs.py) go under ``logDir`` from the kubelet configuration, or a temporary
-directory removed when the kubelet stops; :meth:`Kubelet.log_file` finds the one ``kubectl logs``
-asks for.
+directory removed when the kubelet stops. :meth:`Kubelet.log_file` finds the one ``kubectl logs``
+asks for the way the kubelet's validateContainerLogStatus does, from the container's status: the
+running instance, else the terminated one, ``previous`` the last terminated one; a container that
+never ran is the kubelet's 400 (``container "c" in pod "p" is waiting to start: ...``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import platform
@@ -31,7 +34,7 @@ from .informer import Informer
 from .ipam import PodIPAllocator
 from .kubelet_config import KubeletConfig
 from .meta import Obj, deleting, pod_terminal, rfc3339
-from .podlogs import container_log
+from .podlogs import LogUnavailable
 from .podworker import NodeContext, PodWorker
 
 log = logging.getLogger(__name__)
@@ -60,21 +63,22 @@ class Kubelet:
         self.workers: dict[str, tuple[PodWorker, asyncio.Task[None]]] = {}
         self.binding: set[str] = set()
         self.log_root = config.log_dir
+        self.container_logs: dict[str, Path] = {}
 
-    def log_file(self, pod: Obj, container: str, previous: bool = False) -> Path | None:
-        """The log of ``container``'s current (or previous) instance, as ``kubectl logs`` reads
-        it; None when there is none (yet)."""
-        if self.log_root is None:
-            return None
-        status = pod.get("status") or {}
-        statuses = [
-            *(status.get("initContainerStatuses") or []),
-            *(status.get("containerStatuses") or []),
-        ]
-        restarts = next((s.get("restartCount", 0) for s in statuses if s["name"] == container), 0)
-        instance = restarts - 1 if previous else restarts
-        path = container_log(self.log_root, pod["metadata"], container, instance)
-        return path if path.is_file() else None
+    def log_file(self, pod: Obj, container: str, previous: bool = False) -> Path:
+        """The log file of the instance of ``container`` that ``kubectl logs [--previous]`` reads;
+        raises :class:`LogUnavailable` with the kubelet's message when there is none."""
+        worker = self.workers.get(pod["metadata"]["uid"])
+        status = worker[0].status() if worker is not None else pod.get("status") or {}
+        container_id = _log_container_id(pod["metadata"]["name"], status, container, previous)
+        path = self.container_logs.get(container_id)
+        if path is None or not path.is_file():
+            raise LogUnavailable(f"failed to find the log of container {json.dumps(container)} ({container_id})")
+        return path
+
+    def log_running(self, path: Path) -> bool:
+        """Whether a running container instance still writes the log ``path`` (``follow``)."""
+        return any(worker.writing(path) for worker, _ in self.workers.values())
 
     async def run(self, api: ApiClient) -> None:
         owned_log_root = self.log_root is None
@@ -102,6 +106,7 @@ class Kubelet:
             env=EnvResolver(self._fetch, {"cpu": str(os.cpu_count() or 1), "memory": _memory()}),
             crash_backoff=Backoff(crash.initial, crash.maximum),
             pull_backoff=Backoff(pull.initial, pull.maximum),
+            logs=self.container_logs,
         )
         pods = Informer(api, PODS)
         pods.on_change(self._pod_changed)
@@ -154,6 +159,8 @@ class Kubelet:
 
         def finished(done: asyncio.Task[None]) -> None:
             self.workers.pop(uid, None)
+            for container_id in worker.container_ids:
+                self.container_logs.pop(container_id, None)
             self.ips.release(address)
             self.node.crash_backoff.forget(uid)
             self.node.pull_backoff.forget(uid)
@@ -265,6 +272,46 @@ class Kubelet:
                 "systemUUID": "",
             },
         }
+
+
+def _log_container_id(pod: str, status: Obj, container: str, previous: bool) -> str:
+    """validateContainerLogStatus: the ID of the container instance whose log is asked for."""
+    statuses = [
+        *(status.get("containerStatuses") or []),
+        *(status.get("initContainerStatuses") or []),
+        *(status.get("ephemeralContainerStatuses") or []),
+    ]
+    found = next((s for s in statuses if s.get("name") == container), None)
+    c, p = json.dumps(container), json.dumps(pod)
+    if found is None:
+        raise LogUnavailable(f"container {c} in pod {p} is not available")
+    state, last = found.get("state") or {}, (found.get("lastState") or {}).get("terminated")
+    last_id = (last or {}).get("containerID") or ""
+    if previous:
+        if not last_id:
+            raise LogUnavailable(f"previous terminated container {c} in pod {p} not found")
+        return str(last_id)
+    if "running" in state:
+        return str(found.get("containerID") or "")
+    if "terminated" in state:
+        current = state["terminated"].get("containerID") or ""
+        if current:
+            return str(current)
+        if last_id:
+            return str(last_id)
+        raise LogUnavailable(f"container {c} in pod {p} is terminated")
+    if last is not None:
+        if not last_id:
+            raise LogUnavailable(f"container {c} in pod {p} is terminated")
+        return str(last_id)
+    if "waiting" in state:
+        reason = state["waiting"].get("reason", "")
+        if reason == "ErrImagePull":
+            raise LogUnavailable(f"container {c} in pod {p} is waiting to start: image can't be pulled")
+        if reason == "ImagePullBackOff":
+            raise LogUnavailable(f"container {c} in pod {p} is waiting to start: trying and failing to pull image")
+        raise LogUnavailable(f"container {c} in pod {p} is waiting to start: {reason}")
+    raise LogUnavailable(f"container {c} in pod {p} is waiting to start - no logs yet")
 
 
 def _arch() -> str:

@@ -56,6 +56,7 @@ class NodeContext:
     env: EnvResolver
     crash_backoff: Backoff
     pull_backoff: Backoff
+    logs: dict[str, Path] = field(default_factory=dict)
 
 
 @dataclass
@@ -120,6 +121,7 @@ class PodWorker:
         self.wake = asyncio.Event()
         self.gone = False
         self.terminated = False
+        self.container_ids: list[str] = []
         self._published: Obj | None = None
 
     def _container(self, spec: Obj, init: bool) -> Container:
@@ -139,6 +141,11 @@ class PodWorker:
     def removed(self) -> None:
         self.gone = True
         self.wake.set()
+
+    def writing(self, log_path: Path) -> bool:
+        """Whether a running container instance of this pod writes ``log_path``."""
+        return any(c.running and c.process is not None and c.process.log_path == log_path
+                   for c in self.init + self.main)
 
     def _deleting(self) -> bool:
         return self.gone or bool(self.pod["metadata"].get("deletionTimestamp"))
@@ -166,6 +173,7 @@ class PodWorker:
                 c.stop_tasks()
                 if c.running and c.process is not None:
                     c.process.signal_group(signal.SIGKILL)
+                    c.process.close()
 
     async def _sleep(self, wake_at: float | None) -> None:
         timeout = None if wake_at is None else max(wake_at - now(), 0.0)
@@ -249,6 +257,8 @@ class PodWorker:
         self._event(c, NORMAL, "Created", f"Created container: {c.name}")
         log_path = container_log(self.node.log_root, self.pod["metadata"], c.name,
                                  c.view.restart_count)
+        self.node.logs[c.view.container_id] = log_path
+        self.container_ids.append(c.view.container_id)
         try:
             process = await ContainerProcess.start(launch.argv, launch.cwd, process_env, log_path)
         except OSError as err:
