@@ -44,6 +44,11 @@ class FieldManager(Protocol):
 
     def update(self, rt: ResourceType, old: Obj | None, new: Obj, manager: str, subresource: str) -> Obj: ...
 
+    def update_scale(
+        self, rt: ResourceType, old: Obj, new: Obj, old_scale: Obj, new_scale: Obj, manager: str,
+        spec_replicas_path: str,
+    ) -> Obj: ...
+
     def apply(
         self, rt: ResourceType, live: Obj | None, applied: Obj, manager: str, force: bool, subresource: str
     ) -> Obj: ...
@@ -441,7 +446,14 @@ class Api:
         strategy.prepare_update(rt, obj, old, subresource)
         causes = self._allocate(rt, obj, old) if not subresource else []
         self._validate(rt, obj, old, causes)
-        if not applied:
+        if subresource == "scale":
+            old_scale = self.scale_of(rt, old)
+            new_scale = deep(old_scale)
+            new_scale["spec"]["replicas"] = _path_get(obj, self._scale_paths(rt)[0])
+            obj = self.fields.update_scale(
+                rt, self.present(rt, old), obj, old_scale, new_scale, opts.manager, self._scale_paths(rt)[0]
+            )
+        elif not applied:
             obj = self.fields.update(rt, old, obj, opts.manager, subresource)
         strip_empty_meta(obj["metadata"])
         obj = ordered(obj)
@@ -794,6 +806,18 @@ def set_condition(obj: Obj, kind: str, status: str, reason: str, message: str) -
     conditions.append(
         {"type": kind, "status": status, "lastTransitionTime": now_rfc3339(), "reason": reason, "message": message}
     )
+
+
+def set_pod_condition(pod: Obj, kind: str, status: str) -> None:
+    """podutil.UpdatePodCondition: add or update a condition without reason or message; its
+    ``lastTransitionTime`` moves only when the status changes."""
+    conditions = pod.setdefault("status", {}).setdefault("conditions", [])
+    for cond in conditions:
+        if cond.get("type") == kind:
+            if cond.get("status") != status:
+                cond.update(status=status, lastTransitionTime=now_rfc3339())
+            return
+    conditions.append({"type": kind, "status": status, "lastTransitionTime": now_rfc3339()})
 
 
 def _duplicate_findings(node: Any, path: str) -> list[str]:

@@ -4,13 +4,15 @@ The REST layer calls :class:`FieldTracker` after defaulting and strategy: ``upda
 update and non-apply patches (an ``Update`` entry for the manager, via ``ssa.track_update``),
 ``apply`` for server-side apply (``ssa.server_side_apply``). Status is reset (nobody comes to
 own it) on the main endpoint of kinds with a status subresource, spec on their status endpoint.
+A write through the ``scale`` subresource is tracked on the Scale object and folded back into the
+parent's entries (``update_scale``, scalefields.py), as the registries' ScaleHandler does.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from . import ssa
+from . import scalefields, ssa
 from .objmeta import now_rfc3339
 from .resources import ResourceType
 from .schema import KindSchema, SchemaLookup
@@ -50,6 +52,24 @@ class FieldTracker:
             now_rfc3339(),
             subresource or None,
             reset_fields=self._reset(rt, subresource),
+        )
+        out = dict(new)
+        out["metadata"] = dict(new["metadata"])
+        if entries:
+            out["metadata"]["managedFields"] = entries
+        else:
+            out["metadata"].pop("managedFields", None)
+        return out
+
+    def update_scale(
+        self, rt: ResourceType, old: Obj, new: Obj, old_scale: Obj, new_scale: Obj, manager: str,
+        spec_replicas_path: str,
+    ) -> Obj:
+        """``new`` (the parent after a scale write) with the managedFields that write leaves."""
+        scale = self.schemas.kind(scalefields.SCALE_VERSION, "Scale")
+        assert scale is not None
+        entries = scalefields.track_scale_update(
+            old, old_scale, new_scale, manager, scale.root, spec_replicas_path, now_rfc3339()
         )
         out = dict(new)
         out["metadata"] = dict(new["metadata"])
