@@ -1,4 +1,4 @@
-"""The aiohttp application: routes, authentication, error answers and the request log."""
+"""The aiohttp application: routes, authentication, error answers, the request log and /metrics."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import traceback
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from . import datasources, routes_dashboards, routes_folders, routes_platform
+from . import datasources, metrics, routes_dashboards, routes_folders, routes_platform
 from .auth import Authenticator
 from .config import GrafanaConfig
 from .context import (
@@ -27,7 +27,7 @@ from .identity import Identity
 from .requestlog import RequestLog
 from .state import State
 
-UNAUTHENTICATED_PATHS = frozenset({"/api/health"})
+UNAUTHENTICATED_PATHS = frozenset({"/api/health", "/metrics"})
 MAX_BODY_BYTES = 16 * 1024 * 1024
 
 
@@ -38,13 +38,15 @@ def create_app(config: GrafanaConfig) -> web.Application:
     would refuse.
     """
     state = State(datasources=datasources.load(config.datasources))
-    app = web.Application(middlewares=[_log_requests, _answer_errors, _authenticate],
+    app = web.Application(middlewares=[metrics.instrument, _log_requests, _answer_errors, _authenticate],
                           client_max_size=MAX_BODY_BYTES)
     app[CONFIG] = config
     app[STATE] = state
     app[AUTHENTICATOR] = Authenticator(admin=config.admin, state=state)
     app[REQUEST_LOG] = RequestLog(config.request_log)
     app[STARTED] = time.monotonic()
+    app[metrics.METRICS] = metrics.RequestMetrics(version=config.version, revision=config.commit)
+    app.router.add_get("/metrics", metrics.serve_metrics)
     for table in (routes_platform.routes, routes_folders.routes, routes_dashboards.routes):
         app.router.add_routes(table)
     return app
