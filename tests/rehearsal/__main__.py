@@ -4,7 +4,9 @@ Cluster ``i`` (1-based, shifted by ``--index-offset``) is named ``rehearsal-<i>`
 ``127.0.<i>.1``, pod network ``127.<10i+1>.0.0/16`` and service network ``127.<10i+2>.0.0/16``.
 The command writes ``<state-dir>/kubeconfig`` (one context per cluster, the first current) and
 each cluster's request log ``<state-dir>/<name>/requests.jsonl``, then prints one JSON line
-``{"event": "ready", "kubeconfig": ..., "clusters": {name: {...}}}`` on stdout.
+``{"event": "ready", "kubeconfig": ..., "clusters": {name: {...}}}`` on stdout. It holds its indices'
+locks (``service.claim_indices``) while it runs and exits with 3, before binding anything, when
+another running cluster holds one of them.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -21,8 +24,7 @@ from typing import Any
 import yaml
 
 from .kube.cluster import Cluster, ClusterConfig
-
-MAX_INDEX = 24
+from .service import EXIT_INDEX_TAKEN, MAX_INDEX, IndexTaken, claim_indices
 
 
 def config_for(index: int, args: argparse.Namespace) -> ClusterConfig:
@@ -67,6 +69,11 @@ async def up(args: argparse.Namespace) -> int:
     if args.clusters < 1 or first + args.clusters - 1 > MAX_INDEX:
         print(f"--clusters with --index-offset must stay within 1..{MAX_INDEX}", file=sys.stderr)
         return 2
+    try:
+        locks = claim_indices(first, args.clusters)
+    except IndexTaken as taken:
+        print(f"{taken}; pick another --index-offset", file=sys.stderr)
+        return EXIT_INDEX_TAKEN
     state = Path(args.state_dir)
     state.mkdir(parents=True, exist_ok=True)
     clusters = [Cluster(config_for(i, args)) for i in range(first, first + args.clusters)]
@@ -106,6 +113,8 @@ async def up(args: argparse.Namespace) -> int:
     finally:
         for cluster in reversed(started):
             await cluster.stop()
+        for lock in locks:
+            os.close(lock)
     return 0
 
 

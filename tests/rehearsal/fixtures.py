@@ -1,7 +1,7 @@
 """pytest fixture ``rehearsal_cluster``: the rehearsal Kubernetes API in a subprocess.
 
-It runs ``python -m tests.rehearsal up`` (one cluster, a random free block of loopback
-addresses, any free port), waits for its ``ready`` line and yields a :class:`RehearsalCluster`
+It runs ``python -m tests.rehearsal up`` (one cluster at the first free index that
+``service.free_indices`` finds, any free port), waits for its ``ready`` line and yields a :class:`RehearsalCluster`
 with the kubeconfig, context, URL, token and request log; at the end of the session it sends
 SIGTERM and waits for the process (and so every pod process) to exit. ``start_cluster`` is the
 same thing as a context manager, for tests that need a cluster with other settings.
@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import random
 import select
 import signal
 import subprocess
@@ -25,9 +24,13 @@ from typing import Any
 
 import pytest
 
+from tests.rehearsal.service import EXIT_INDEX_TAKEN, free_indices
+
 REPO = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 20.0
+# Another session may claim the index found free before this cluster does: pick again, a few times.
+INDEX_ATTEMPTS = 5
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
@@ -73,11 +76,27 @@ class RehearsalCluster:
         ]
 
 
+def _stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=STOP_TIMEOUT)
+
+
+class IndexTakenError(RuntimeError):
+    """The cluster exited because another one claimed its index first."""
+
+
 def _read_ready(proc: subprocess.Popen[str]) -> dict[str, Any]:
     assert proc.stdout is not None
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
         if proc.poll() is not None:
+            if proc.returncode == EXIT_INDEX_TAKEN:
+                raise IndexTakenError("another rehearsal cluster claimed the index")
             raise RuntimeError(f"rehearsal cluster exited with {proc.returncode}")
         ready, _, _ = select.select([proc.stdout], [], [], 0.5)
         if ready:
@@ -89,52 +108,47 @@ def _read_ready(proc: subprocess.Popen[str]) -> dict[str, Any]:
     raise RuntimeError("rehearsal cluster did not become ready")
 
 
-def _stop(proc: subprocess.Popen[str]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
+def _launch(state_dir: Path, extra: tuple[str, ...], log: Any) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    """Start one cluster at a free index (again at another when it is claimed under our feet)."""
+    for _ in range(INDEX_ATTEMPTS):
+        index = free_indices(1)
+        command = [
+            sys.executable, "-m", "tests.rehearsal", "up", "--clusters", "1", "--state-dir", str(state_dir),
+            "--index-offset", str(index - 1), *extra,
+        ]
+        proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=log, text=True)
         try:
-            proc.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=STOP_TIMEOUT)
+            return proc, _read_ready(proc)
+        except IndexTakenError:
+            assert proc.stdout is not None
+            proc.stdout.close()
+            continue
+        except BaseException:
+            _stop(proc)
+            raise
+    raise RuntimeError(f"no free rehearsal cluster index after {INDEX_ATTEMPTS} attempts")
 
 
 @contextlib.contextmanager
 def start_cluster(state_dir: Path, *extra: str) -> Iterator[RehearsalCluster]:
-    """Run one rehearsal cluster until the block ends."""
-    offset = random.randrange(0, 23)
-    command = [
-        sys.executable,
-        "-m",
-        "tests.rehearsal",
-        "up",
-        "--clusters",
-        "1",
-        "--state-dir",
-        str(state_dir),
-        "--index-offset",
-        str(offset),
-        *extra,
-    ]
+    """Run one rehearsal cluster, at the first free index, until the block ends."""
     state_dir.mkdir(parents=True, exist_ok=True)
-    log = (state_dir / "cluster.log").open("w")
-    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=log, text=True)
-    try:
-        ready = _read_ready(proc)
-        name, info = next(iter(ready["clusters"].items()))
-        yield RehearsalCluster(
-            kubeconfig=Path(ready["kubeconfig"]),
-            context=info["context"],
-            url=info["url"],
-            token=info["token"],
-            request_log=Path(info["request_log"]),
-            ca_file=Path(info["ca_file"]),
-            state_dir=state_dir,
-            info={"name": name, **info},
-        )
-    finally:
-        _stop(proc)
-        log.close()
+    with (state_dir / "cluster.log").open("w") as log:
+        proc, ready = _launch(state_dir, extra, log)
+        try:
+            name, info = next(iter(ready["clusters"].items()))
+            yield RehearsalCluster(
+                kubeconfig=Path(ready["kubeconfig"]),
+                context=info["context"],
+                url=info["url"],
+                token=info["token"],
+                request_log=Path(info["request_log"]),
+                ca_file=Path(info["ca_file"]),
+                state_dir=state_dir,
+                info={"name": name, **info},
+            )
+        finally:
+            _stop(proc)
 
 
 @pytest.fixture(scope="session")

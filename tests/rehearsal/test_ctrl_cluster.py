@@ -22,7 +22,6 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes import watch as k8s_watch
 
-from tests.rehearsal.__main__ import MAX_INDEX
 from tests.rehearsal.fixtures import RehearsalCluster, start_cluster
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,6 +35,14 @@ TEST_IMAGES = {
          "command": ["{python}", "-m", "http.server", "--bind", "{pod_ip}", "{args}", "{port:http}"]},
         {"image": "rehearsal/crash:1",
          "command": ["{python}", "-c", "import sys; print('crashing', flush=True); sys.exit(3)"]},
+        # Prints its args on stdout, one a line, a count on stderr, then waits to be stopped.
+        {"image": "rehearsal/say:1",
+         "command": ["{python}", "-c", "import sys, time\nfor word in sys.argv[1:]: print(word, flush=True)\n"
+                     "print('said', len(sys.argv) - 1, file=sys.stderr, flush=True)\ntime.sleep(3600)", "{args}"]},
+        # Prints "line <i>" for i below its first arg, a tenth of a second apart, then exits.
+        {"image": "rehearsal/count:1",
+         "command": ["{python}", "-c", "import sys, time\nfor i in range(int(sys.argv[1])):\n"
+                     "    print('line', i, flush=True)\n    time.sleep(0.1)", "{args}"]},
     ],
     "crashLoopBackOff": {"initialSeconds": 2, "maxSeconds": 8},
     "imagePullBackOff": {"initialSeconds": 2, "maxSeconds": 8},
@@ -84,39 +91,12 @@ class CtrlCluster:
         return f"http://{self.node_ip}:{node_port + int(self.cluster.info['nodeport_offset'])}"
 
 
-def busy_indices() -> set[int]:
-    """Cluster indices with something listening on their node IP (127.0.<i>.1) or on an address of
-    their pod or service network (127.<10i+1>.x.x, 127.<10i+2>.x.x), from /proc/net/tcp."""
-    used: set[int] = set()
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        if fields[3] != "0A":
-            continue
-        ip = socket.inet_ntoa(bytes.fromhex(fields[1].split(":")[0])[::-1]).split(".")
-        if ip[0] != "127":
-            continue
-        if ip[1] == "0" and ip[3] == "1":
-            used.add(int(ip[2]))
-        elif int(ip[1]) >= 11 and int(ip[1]) % 10 in (1, 2):
-            used.add(int(ip[1]) // 10)
-    return used
-
-
-def free_index_offset() -> int:
-    """An ``--index-offset`` whose cluster shares no address with a running one."""
-    used = busy_indices()
-    free = [i for i in range(MAX_INDEX, 0, -1) if i not in used]
-    assert free, "every rehearsal cluster index is in use"
-    return free[0] - 1
-
-
 @contextmanager
 def ctrl_cluster_running(state_dir: Path) -> Iterator[CtrlCluster]:
     state_dir.mkdir(parents=True, exist_ok=True)
     kubelet = state_dir / "kubelet.yml"
     kubelet.write_text(yaml.safe_dump(TEST_IMAGES))
-    offset = str(free_index_offset())
-    with start_cluster(state_dir, "--kubelet-config", str(kubelet), "--index-offset", offset) as cluster:
+    with start_cluster(state_dir, "--kubelet-config", str(kubelet)) as cluster:
         yield CtrlCluster(cluster)
 
 
