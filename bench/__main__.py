@@ -9,19 +9,23 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import app
+from bench import app, site
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
 def machine() -> list[str]:
     cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
         platform.processor() or "unknown",
     )
-    mem_kb = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-                      if line.startswith("MemTotal")))
+    mem_kb = int(
+        next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+    )
     wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
     wrk_version = (wrk.stdout or wrk.stderr or "wrk").splitlines()[0]
     host = platform.node() or "this machine"
@@ -36,8 +40,29 @@ def machine() -> list[str]:
     ]
 
 
+def rehearsal_server() -> list[str]:
+    run = subprocess.run(
+        [sys.executable, "bench/rehearsal_server.py"],
+        cwd=RESULTS.parents[1],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return [
+        "## Rehearsal API server (`bench/rehearsal_server.py`)",
+        "",
+        "Cold start, CRD registration and memory with 500 objects (goals: < 2 s to serve a new CRD kind from a",
+        "cold start, < 200 MB).",
+        "",
+        "```",
+        *run.stdout.splitlines(),
+        "```",
+        "",
+    ]
+
+
 def main() -> int:
-    sections = machine() + app.report(app.measure())
+    sections = machine() + app.report(app.measure()) + site.report(site.measure()) + rehearsal_server()
     RESULTS.write_text("\n".join(sections))
     sys.stdout.write("\n".join(sections) + "\n")
     return 0

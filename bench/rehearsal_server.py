@@ -24,6 +24,8 @@ from typing import Any
 
 import httpx
 
+from tests.rehearsal.service import free_indices
+
 REPO = Path(__file__).resolve().parents[1]
 GROUP = "bench.rehearsal.io"
 
@@ -129,7 +131,7 @@ def main() -> int:
             "--state-dir",
             str(state),
             "--index-offset",
-            "20",
+            str(free_indices(1) - 1),
             "--crd-established-delay",
             str(args.crd_delay),
         ],

@@ -220,13 +220,22 @@ def test_first_run_creates_and_a_rerun_sends_only_reads(
 def test_project_playbooks_load_the_real_dashboard_idempotently_and_tear_it_down(
     rehearsal_grafana: RehearsalGrafana, api: httpx.Client
 ) -> None:
-    """playbooks/dashboards.yml and teardown.yml with the rehearsal inventory and files/dashboards/."""
+    """playbooks/dashboards.yml with the rehearsal inventory and files/dashboards/, then with state absent.
+
+    (playbooks/teardown.yml first looks for the chart's Grafana Service in a cluster; without one here,
+    the same play's role is run with grafana_dashboards_state=absent.)
+    """
     env = {"MLMON_GRAFANA_ADMIN_PASSWORD": rehearsal_grafana.admin_password, "MLMON_GRAFANA_TOKEN": ""}
     extra = {"mlmon_grafana_url": rehearsal_grafana.url}
 
-    def play(playbook: str) -> PlaybookRun:
+    def play(playbook: str, **more: str) -> PlaybookRun:
         return run_playbook(
-            playbook, "--tags", "grafana_dashboards", inventory="inventory/rehearsal", extra_vars=extra, env=env
+            playbook,
+            "--tags",
+            "grafana_dashboards",
+            inventory="inventory/rehearsal",
+            extra_vars={**extra, **more},
+            env=env,
         )
 
     first = play("playbooks/dashboards.yml")
@@ -243,7 +252,7 @@ def test_project_playbooks_load_the_real_dashboard_idempotently_and_tear_it_down
     assert second.changed == 0, second.tail()
     assert writes(requests_since(rehearsal_grafana, mark)) == []
 
-    removed = play("playbooks/teardown.yml")
+    removed = play("playbooks/dashboards.yml", grafana_dashboards_state="absent")
     assert removed.returncode == 0, removed.tail()
     assert removed.changed == 2, removed.tail()
     assert api.get("/api/dashboards/uid/mlmon-ml-model-api").status_code == 404
