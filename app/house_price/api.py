@@ -39,6 +39,10 @@ from house_price.validation import validation_error_handler
 PREDICT = "/predict"
 BATCH_PREDICT = "/batch-predict"
 RETRY_AFTER_SECONDS = "5"
+# Bytes that are not text (not UTF-8) never reach validation: the framework answers 400 for them.
+UNREADABLE_BODY: dict[int | str, dict[str, object]] = {
+    400: {"description": "the body is not readable text (not UTF-8)"}
+}
 
 
 def create_app(settings: Settings, *, load_model: Callable[[Path], TrainedModel] = model_io.load) -> FastAPI:
@@ -102,7 +106,7 @@ def _add_routes(
         recorder.predictions(handler, model.metadata.version, prices)
         return prices
 
-    @app.post(PREDICT, response_model=PredictionResponse, tags=["predictions"])
+    @app.post(PREDICT, response_model=PredictionResponse, tags=["predictions"], responses=UNREADABLE_BODY)
     def predict(house: House) -> PredictionResponse:
         """Price one house."""
         model = loaded_model()
@@ -113,7 +117,7 @@ def _add_routes(
         BATCH_PREDICT,
         response_model=BatchPredictionResponse,
         tags=["predictions"],
-        responses={413: {"description": "more houses than MLMON_MAX_BATCH_SIZE"}},
+        responses={413: {"description": "more houses than MLMON_MAX_BATCH_SIZE"}, **UNREADABLE_BODY},
     )
     def batch_predict(request: batch_model) -> BatchPredictionResponse:  # type: ignore[valid-type]
         """Price several houses in one model call, answers in request order."""

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model, field_validator
 
 from house_price.features import (
     MAX_BATHROOMS,
@@ -24,17 +24,31 @@ EXAMPLE_HOUSE = {
 }
 
 
+def _integral(value: object) -> object:
+    """JSON has one number type: 3.0 is the integer 3, as JSON Schema's "integer" says; 3.5, "3" and true are not."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+JsonInt = Annotated[int, BeforeValidator(_integral)]
+
+
 class House(BaseModel):
     """One house to price. Unknown fields are rejected; numbers must be JSON numbers, not strings or booleans."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [EXAMPLE_HOUSE]})
 
     sqft: float = Field(strict=True, gt=0, le=MAX_SQFT, description="living area in square feet")
-    bedrooms: int = Field(strict=True, ge=0, le=MAX_BEDROOMS)
+    bedrooms: JsonInt = Field(strict=True, ge=0, le=MAX_BEDROOMS)
     bathrooms: float = Field(strict=True, ge=0, le=MAX_BATHROOMS, multiple_of=0.5)
     location: Location
-    year_built: int = Field(
-        strict=True, ge=OLDEST_YEAR_BUILT, description="not after the current year (checked per request)"
+    year_built: JsonInt = Field(
+        strict=True,
+        ge=OLDEST_YEAR_BUILT,
+        description="not after the current year (checked per request; the documented maximum is the year the "
+        "service started)",
+        json_schema_extra={"maximum": datetime.now(UTC).year},
     )
     condition: Condition
 

@@ -321,3 +321,12 @@ def test_predictions_run_with_openmp_capped_to_model_threads(serve, trained, mon
     client = serve(model_threads=1)
     assert client.post("/predict", json={**house, "condition": "Good"}).status_code == 200
     assert seen == [{1}]
+
+
+def test_integral_json_numbers_are_integers_as_json_schema_says(client) -> None:
+    """Real uvicorn in-process: 3.0 bedrooms is the integer 3 (schemathesis found the 422); 3.5 stays refused."""
+    house = {"sqft": 1650, "bedrooms": 3.0, "bathrooms": 2, "location": "suburban", "year_built": 1998.0}
+    assert client.post("/predict", json={**house, "condition": "Good"}).status_code == 200
+    refused = client.post("/predict", json={**house, "bedrooms": 3.5, "condition": "Good"})
+    assert refused.status_code == 422
+    assert refused.json()["detail"][0]["loc"][-1] == "bedrooms"
