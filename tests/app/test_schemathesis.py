@@ -37,6 +37,7 @@ def test_no_generated_request_gets_a_server_error(model_path: Path, tmp_path: Pa
                 "--report-dir",
                 str(tmp_path),
             ],
+            cwd=tmp_path,
             capture_output=True,
             text=True,
             timeout=540,

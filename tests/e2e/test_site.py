@@ -35,7 +35,7 @@ def first_run(chain: Chain) -> PlaybookRun:
 def kubectl(chain: Chain, *args: str) -> str:
     return subprocess.run(
         [str(BIN / "kubectl"), "--context", chain.hosts[0], *args],
-        env={"KUBECONFIG": str(chain.state / "kubeconfig"), "PATH": str(BIN)},
+        env={"KUBECONFIG": str(chain.state / "kubeconfig"), "PATH": str(BIN), "HOME": str(chain.state)},
         capture_output=True,
         text=True,
         check=True,
