@@ -27,33 +27,9 @@ description:
     datasource (its default, C(current)); panel datasource references such as C(${datasource}) are left as they are.
 author:
   - mlmon maintainers
+extends_documentation_fragment:
+  - mlmon.monitoring.grafana
 options:
-  url:
-    description: Base URL of Grafana, for example V(http://127.0.0.1:30200).
-    type: str
-    required: true
-  url_username:
-    description: User for basic auth. Ignored when O(token) is set.
-    type: str
-    default: admin
-  url_password:
-    description:
-      - Password of O(url_username) for basic auth.
-      - One of O(url_password) and O(token) is required.
-    type: str
-  token:
-    description:
-      - "Service account token, sent as C(Authorization: Bearer <token>)."
-      - The account needs the Editor or Admin role.
-    type: str
-  validate_certs:
-    description: Verify the TLS certificate of an https O(url).
-    type: bool
-    default: true
-  timeout:
-    description: Seconds to wait for each answer.
-    type: int
-    default: 30
   path:
     description:
       - Dashboard JSON file (the dashboard model itself, as Grafana's "Export as JSON" writes it), read on the host

@@ -17,33 +17,9 @@ description:
   - Grafana titles are not unique (since Grafana 11.3); the uid is the folder's identity.
 author:
   - mlmon maintainers
+extends_documentation_fragment:
+  - mlmon.monitoring.grafana
 options:
-  url:
-    description: Base URL of Grafana, for example V(http://127.0.0.1:30200).
-    type: str
-    required: true
-  url_username:
-    description: User for basic auth. Ignored when O(token) is set.
-    type: str
-    default: admin
-  url_password:
-    description:
-      - Password of O(url_username) for basic auth.
-      - One of O(url_password) and O(token) is required.
-    type: str
-  token:
-    description:
-      - "Service account token, sent as C(Authorization: Bearer <token>)."
-      - The account needs the Editor or Admin role.
-    type: str
-  validate_certs:
-    description: Verify the TLS certificate of an https O(url).
-    type: bool
-    default: true
-  timeout:
-    description: Seconds to wait for each answer.
-    type: int
-    default: 30
   uid:
     description: uid of the folder (letters, digits, C(-) and C(_), at most 40 characters).
     type: str
