@@ -22,6 +22,8 @@ import httpx
 import uvicorn
 from uvicorn._types import ASGIApplication
 
+from tests.processes import terminate
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APP_DIR = REPO_ROOT / "app"
 HOST = "127.0.0.1"
@@ -103,13 +105,7 @@ class AppServer:
 
     def stop(self) -> None:
         """Terminate the process (kill it after 10 s) and close its log."""
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(timeout=10)
+        terminate(self._process)
         shutil.rmtree(self._log_dir, ignore_errors=True)
 
     def __enter__(self) -> "AppServer":

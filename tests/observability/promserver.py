@@ -21,6 +21,7 @@ import httpx
 import yaml
 
 from tests.app.appserver import HOST, free_port, wait_until
+from tests.processes import terminate
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
@@ -125,13 +126,7 @@ class PrometheusServer:
 
     def stop(self) -> None:
         """Terminate Prometheus (kill after 10 s) and delete its storage."""
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(timeout=10)
+        terminate(self._process)
         shutil.rmtree(self._workdir, ignore_errors=True)
 
     def __enter__(self) -> "PrometheusServer":
