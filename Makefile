@@ -16,7 +16,7 @@ MODEL := app/house_price/artifacts/model.joblib
 MODEL_NEXT := app/house_price/artifacts/model-1.1.0.joblib
 COLLECTION_LINK := .ansible/collections/ansible_collections/mlmon/monitoring
 
-.PHONY: help setup deploy rehearse test lint pytest molecule bench teardown clean check-kind
+.PHONY: help setup system-packages deploy rehearse test lint pytest molecule bench teardown clean check-kind
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ $(MODEL_NEXT): $(VENV)/.installed $(wildcard app/house_price/*.py)
 
 setup: $(VENV)/.installed $(BIN)/helm $(COLLECTION_LINK) $(MODEL) $(MODEL_NEXT) ## Create the venv, install helm/kubectl, train the model
 
+system-packages: ## Install Debian's prometheus (server, promtool) when missing; sudo when not root
+	bash scripts/system_packages.sh
+
 check-kind: ## Stop at once when Docker or kind is missing
 	@command -v docker >/dev/null || { echo "make deploy needs Docker: 'docker' is not on PATH. Install Docker, or run 'make rehearse' (no Docker needed)." >&2; exit 2; }
 	@docker info >/dev/null 2>&1 || { echo "make deploy needs a running Docker engine: 'docker info' failed. Start Docker, or run 'make rehearse' (no Docker needed)." >&2; exit 2; }
@@ -49,7 +52,7 @@ check-kind: ## Stop at once when Docker or kind is missing
 deploy: check-kind setup ## Create a kind cluster and run site.yml on it
 	ansible-playbook site.yml -i inventory/local
 
-rehearse: setup ## Run site.yml on the rehearsal cluster (no Docker needed), keep it up until Ctrl-C
+rehearse: setup system-packages ## Run site.yml on the rehearsal cluster (no Docker needed), keep it up until Ctrl-C
 	$(BIN)/python -m tests.rehearsal.rehearse
 
 teardown: setup ## Remove what site.yml created on kind (INVENTORY=inventory/local)
@@ -63,12 +66,13 @@ lint: setup ## ruff, yamllint, ansible-lint (production) and syntax checks
 	ansible-playbook site.yml --syntax-check -i inventory/rehearsal
 	ansible-playbook playbooks/teardown.yml --syntax-check -i inventory/local
 
-pytest: setup ## The pytest suite (app, observability, rehearsal, roles, molecule, end to end)
+pytest: setup system-packages ## The pytest suite (app, observability, rehearsal, roles, molecule, end to end)
 	pytest
 
 test: lint pytest ## Everything CI runs
 
-bench: setup ## Benchmarks; figures go to bench/RESULTS.md
+bench: setup ## Benchmarks; figures go to bench/RESULTS.md (installs Debian's wrk when missing)
+	bash scripts/system_packages.sh --bench
 	$(BIN)/python -m bench
 
 clean: ## Remove the venv, build state and the trained model
