@@ -42,7 +42,7 @@ def machine() -> list[str]:
 
 def rehearsal_server() -> list[str]:
     run = subprocess.run(
-        [sys.executable, "bench/rehearsal_server.py"],
+        [sys.executable, "-m", "bench.rehearsal_server"],
         cwd=RESULTS.parents[1],
         capture_output=True,
         text=True,
