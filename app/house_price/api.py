@@ -34,7 +34,7 @@ from house_price.schemas import (
 )
 from house_price.state import ModelState
 from house_price.threads import NativeThreads
-from house_price.validation import validation_error_handler
+from house_price.validation import ERROR_FIELDS, validation_error_handler
 
 PREDICT = "/predict"
 BATCH_PREDICT = "/batch-predict"
@@ -48,7 +48,9 @@ UNREADABLE_BODY: dict[int | str, dict[str, object]] = {
 def create_app(settings: Settings, *, load_model: Callable[[Path], TrainedModel] = model_io.load) -> FastAPI:
     """Build the service; the model is loaded in the background once the app starts."""
     registry = CollectorRegistry()
-    recorder: PredictionRecorder = ModelMetrics(registry) if settings.metrics_enabled else NoMetrics()
+    recorder: PredictionRecorder = (
+        ModelMetrics(registry, (PREDICT, BATCH_PREDICT), ERROR_FIELDS) if settings.metrics_enabled else NoMetrics()
+    )
     state = ModelState()
 
     @asynccontextmanager

@@ -69,7 +69,13 @@ class PredictionRecorder(Protocol):
 class ModelMetrics:
     """Prometheus metrics about the model, registered in ``registry``."""
 
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(
+        self, registry: CollectorRegistry, handlers: Iterable[str] = (), error_fields: Iterable[str] = ()
+    ) -> None:
+        """``handlers`` and ``error_fields`` are the label values known in advance: their series are
+        exported at zero from the start (Prometheus's advice against missing metrics), so the first
+        request a pod serves already shows in rate(), whichever replica it reaches."""
+        self._handlers = tuple(handlers)
         self._predictions = Counter(
             "house_price_predictions",
             "Houses priced, by model version and route (handler).",
@@ -108,10 +114,17 @@ class ModelMetrics:
             ["version", "trained_at"],
             registry=registry,
         )
+        for handler in self._handlers:
+            self._inference.labels(handler)
+        for field in error_fields:
+            self._validation.labels(field)
 
     def model_loaded(self, metadata: ModelMetadata) -> None:
         self._info.clear()
         self._info.labels(metadata.version, metadata.trained_at.isoformat()).set(1)
+        self._prices.labels(metadata.version)
+        for handler in self._handlers:
+            self._predictions.labels(metadata.version, handler)
 
     def predictions(self, handler: str, model_version: str, prices: Sequence[float]) -> None:
         self._predictions.labels(model_version, handler).inc(len(prices))

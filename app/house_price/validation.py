@@ -17,6 +17,8 @@ BATCH_FIELD = "houses"
 UNKNOWN_FIELD = "unknown_field"
 BODY = "body"
 _KNOWN_FIELDS = frozenset((*FEATURES, BATCH_FIELD))
+# Every value error_field can return: the label values of house_price_validation_errors_total.
+ERROR_FIELDS: tuple[str, ...] = (*FEATURES, BATCH_FIELD, UNKNOWN_FIELD, BODY)
 
 
 def error_field(error: Mapping[str, Any]) -> str:

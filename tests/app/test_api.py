@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from house_price.features import FEATURES
 from house_price.model import ModelLoadError, TrainedModel, load
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -230,6 +231,22 @@ def test_metrics_count_requests_predictions_and_errors(client: httpx.Client) -> 
     assert datetime.fromisoformat(info[0]["trained_at"]).tzinfo is not None
     inprogress = "http_requests_inprogress"
     assert (inprogress, frozenset({("handler", "/predict"), ("method", "POST")})) in scrape
+
+
+def test_model_series_are_exported_at_zero_before_the_first_request(serve: ServeApp) -> None:
+    """Known label values are exported at 0 once the model is loaded, so that a pod's first request
+    already shows as an increase in rate() (a series born with its first sample shows none)."""
+    scrape = samples(serve())
+    # The instrumentator's series, by contrast, appear with a pod's first request (verify relies on that).
+    assert not any(name == "http_requests_total" for name, _ in scrape)
+    for handler in ("/predict", "/batch-predict"):
+        key = ("house_price_predictions_total", frozenset({("model_version", TEST_VERSION), ("handler", handler)}))
+        assert scrape[key] == 0.0
+        assert scrape[("house_price_inference_duration_seconds_count", frozenset({("handler", handler)}))] == 0.0
+    assert scrape[("house_price_prediction_dollars_count", frozenset({("model_version", TEST_VERSION)}))] == 0.0
+    fields = {dict(labels)["field"] for name, labels in scrape if name == "house_price_validation_errors_total"}
+    assert fields == {*FEATURES, "houses", "unknown_field", "body"}
+    assert all(scrape[("house_price_validation_errors_total", frozenset({("field", f)}))] == 0.0 for f in fields)
 
 
 def test_latency_buckets_resolve_5ms_to_2s(client: httpx.Client) -> None:
