@@ -304,6 +304,11 @@ def test_an_unmapped_image_stalls_the_rollout_and_undo_recovers(
     assert 'deployment "web" exceeded its progress deadline' in exceeded.stderr
     assert answered(node_port_url(ctrl_cluster, ns)) == 200
     ctrl_cluster.kubectl("rollout", "undo", "-n", ns, "deployment/web")
+    # As in the real deployment controller, Progressing keeps ProgressDeadlineExceeded until a sync sees
+    # progress (DeploymentProgressing compares replica counts), and the first sync after the undo may
+    # only record observedGeneration: `rollout status` run at that moment still reports the deadline.
+    # Wait for the condition the controller sets once the restored ReplicaSet is available.
+    wait_for(api, "deployments", ns, lambda d: progressing_reason(d) == "NewReplicaSetAvailable")
     ctrl_cluster.kubectl("rollout", "status", "-n", ns, "deployment/web", "--timeout=60s")
     restored = replica_sets(ctrl_cluster, ns)[good]
     assert restored.spec.replicas == 1
