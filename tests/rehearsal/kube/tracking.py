@@ -53,13 +53,7 @@ class FieldTracker:
             subresource or None,
             reset_fields=self._reset(rt, subresource),
         )
-        out = dict(new)
-        out["metadata"] = dict(new["metadata"])
-        if entries:
-            out["metadata"]["managedFields"] = entries
-        else:
-            out["metadata"].pop("managedFields", None)
-        return out
+        return _with_managed_fields(new, entries)
 
     def update_scale(
         self, rt: ResourceType, old: Obj, new: Obj, old_scale: Obj, new_scale: Obj, manager: str,
@@ -71,13 +65,7 @@ class FieldTracker:
         entries = scalefields.track_scale_update(
             old, old_scale, new_scale, manager, scale.root, spec_replicas_path, now_rfc3339()
         )
-        out = dict(new)
-        out["metadata"] = dict(new["metadata"])
-        if entries:
-            out["metadata"]["managedFields"] = entries
-        else:
-            out["metadata"].pop("managedFields", None)
-        return out
+        return _with_managed_fields(new, entries)
 
     def apply(
         self, rt: ResourceType, live: Obj | None, applied: Obj, manager: str, force: bool, subresource: str
@@ -92,3 +80,14 @@ class FieldTracker:
             subresource or None,
             reset_fields=self._reset(rt, subresource),
         )
+
+
+def _with_managed_fields(obj: Obj, entries: list) -> Obj:
+    """A copy of ``obj`` whose metadata holds ``entries`` as managedFields (none when empty)."""
+    out = dict(obj)
+    out["metadata"] = dict(obj["metadata"])
+    if entries:
+        out["metadata"]["managedFields"] = entries
+    else:
+        out["metadata"].pop("managedFields", None)
+    return out
