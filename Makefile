@@ -16,7 +16,7 @@ MODEL := app/house_price/artifacts/model.joblib
 MODEL_NEXT := app/house_price/artifacts/model-1.1.0.joblib
 COLLECTION_LINK := .ansible/collections/ansible_collections/mlmon/monitoring
 
-.PHONY: help setup system-packages deploy rehearse test lint pytest molecule bench teardown clean check-kind
+.PHONY: help setup system-packages images deploy rehearse test lint pytest molecule bench teardown clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,19 +44,34 @@ setup: $(VENV)/.installed $(BIN)/helm $(COLLECTION_LINK) $(MODEL) $(MODEL_NEXT) 
 system-packages: ## Install Debian's prometheus (server, promtool) when missing; sudo when not root
 	bash scripts/system_packages.sh
 
-check-kind: ## Stop at once when Docker or kind is missing
-	@command -v docker >/dev/null || { echo "make deploy needs Docker: 'docker' is not on PATH. Install Docker, or run 'make rehearse' (no Docker needed)." >&2; exit 2; }
-	@docker info >/dev/null 2>&1 || { echo "make deploy needs a running Docker engine: 'docker info' failed. Start Docker, or run 'make rehearse' (no Docker needed)." >&2; exit 2; }
-	@command -v kind >/dev/null || { echo "make deploy needs kind: 'kind' is not on PATH. Install kind v0.29.0+ (https://kind.sigs.k8s.io/docs/user/quick-start/#installation), or run 'make rehearse'." >&2; exit 2; }
+# Where kind runs: on a Docker machine, inventory/local as users have it; on a machine without a Docker
+# engine (these build machines, CI), kind's podman provider with every image built here (make images)
+# and inventory/offline layered over inventory/local.
+MLMON_CACHE ?= $(HOME)/.cache/mlmon
+export MLMON_CACHE
+DOCKER_ENGINE := $(shell docker info >/dev/null 2>&1 && echo yes)
+ifeq ($(DOCKER_ENGINE),yes)
+KIND_INVENTORY := -i inventory/local
+KIND_IMAGES :=
+else
+KIND_INVENTORY := -i inventory/local -i inventory/offline
+KIND_IMAGES := images
+endif
 
-deploy: check-kind setup ## Create a kind cluster and run site.yml on it
-	ansible-playbook site.yml -i inventory/local
+images: setup ## Build kind's node image and every image the stack runs, from Go modules and Debian (cached)
+	bash scripts/system_packages.sh --kind
+	@command -v go >/dev/null || { echo "make images needs Go 1.26 or newer on PATH (it builds Kubernetes, kind and the Prometheus stack from their Go modules)." >&2; exit 2; }
+	bash images/build.sh
+	ln -sfn $(MLMON_CACHE)/go-bin/kind $(BIN)/kind
+
+deploy: setup $(KIND_IMAGES) ## Create a kind cluster and run site.yml on it
+	ansible-playbook site.yml $(KIND_INVENTORY)
 
 rehearse: setup system-packages ## Run site.yml on the rehearsal cluster (no Docker needed), keep it up until Ctrl-C
 	$(BIN)/python -m tests.rehearsal.rehearse
 
-teardown: setup ## Remove what site.yml created on kind (INVENTORY=inventory/local)
-	ansible-playbook playbooks/teardown.yml -i $(or $(INVENTORY),inventory/local)
+teardown: setup ## Remove what site.yml created on kind, and the cluster
+	ansible-playbook playbooks/teardown.yml $(KIND_INVENTORY)
 
 lint: setup ## ruff, yamllint, ansible-lint (production) and syntax checks
 	ruff check .
@@ -64,6 +79,7 @@ lint: setup ## ruff, yamllint, ansible-lint (production) and syntax checks
 	ansible-lint
 	ansible-playbook site.yml --syntax-check -i inventory/local
 	ansible-playbook site.yml --syntax-check -i inventory/rehearsal
+	ansible-playbook site.yml --syntax-check -i inventory/local -i inventory/offline
 	ansible-playbook playbooks/teardown.yml --syntax-check -i inventory/local
 
 pytest: setup system-packages ## The pytest suite (app, observability, rehearsal, roles, molecule, end to end)

@@ -26,7 +26,7 @@ def test_kind_config_maps_the_nodeports_and_pins_the_node_image(tmp_path: Path) 
     assert config["name"] == "mlmon"
     [node] = config["nodes"]
     assert node["role"] == "control-plane"
-    assert node["image"].startswith("kindest/node:v1.33.")
+    assert node["image"].startswith("kindest/node:v1.34.")
     assert "@sha256:" in node["image"]
     mappings = {
         (m["containerPort"], m["hostPort"], m["listenAddress"], m["protocol"]) for m in node["extraPortMappings"]
