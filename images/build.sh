@@ -10,6 +10,7 @@
 #   node          the kind node image, assembled the way `kind build node-image` does it
 #   own_images    the project's own: a Python base and the Grafana stand-in (localhost/mlmon/...)
 #   stack_images  the Prometheus stack's images, under the names and tags the chart uses
+#   chart         the stand-in chart with prometheus-operator's real CRDs, in $MLMON_CACHE/charts
 #
 # Usage: images/build.sh [step...] (default: all of them, in that order). Outputs are cached outside
 # the checkout in $MLMON_CACHE (default ~/.cache/mlmon) and in podman's image store, each keyed by a
@@ -115,19 +116,19 @@ build_prometheus() {
 step_go() {
   done_or_run kube "$(key "$go_version" "$KUBERNETES_VERSION" "$HERE/kubernetes/go.mod" "$HERE/kubernetes/main.go")" build_kube
   done_or_run etcd "$(key "$go_version" "$HERE/etcd/go.mod")" build_etcd
-  done_or_run coredns "$(key "$go_version" "$COREDNS_VERSION")" go_install "github.com/coredns/coredns@$COREDNS_VERSION" \
+  done_or_run coredns "$(key "$go_version" "coredns@$COREDNS_VERSION")" go_install "github.com/coredns/coredns@$COREDNS_VERSION" \
     "-X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION"
-  done_or_run crictl "$(key "$go_version" "$CRICTL_VERSION")" go_install "sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION" \
+  done_or_run crictl "$(key "$go_version" "crictl@$CRICTL_VERSION")" go_install "sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION" \
     "-X sigs.k8s.io/cri-tools/pkg/version.Version=$CRICTL_VERSION"
-  done_or_run kind "$(key "$go_version" "$KIND_VERSION")" go_install "sigs.k8s.io/kind@$KIND_VERSION"
+  done_or_run kind "$(key "$go_version" "kind@$KIND_VERSION")" go_install "sigs.k8s.io/kind@$KIND_VERSION"
   done_or_run prometheus-operator "$(key "$go_version" "$HERE/prometheus-operator/go.mod")" build_operator
   done_or_run prometheus "$(key "$go_version" "$HERE/prometheus/go.mod")" build_prometheus
-  done_or_run alertmanager "$(key "$go_version" "$ALERTMANAGER_VERSION")" go_install \
+  done_or_run alertmanager "$(key "$go_version" "alertmanager@$ALERTMANAGER_VERSION")" go_install \
     "github.com/prometheus/alertmanager/cmd/alertmanager@$ALERTMANAGER_VERSION" "$(prom_ldflags "$ALERTMANAGER_VERSION")"
-  done_or_run kube-state-metrics "$(key "$go_version" "$KUBE_STATE_METRICS_VERSION")" go_install \
+  done_or_run kube-state-metrics "$(key "$go_version" "kube-state-metrics@$KUBE_STATE_METRICS_VERSION")" go_install \
     "k8s.io/kube-state-metrics/v2@$KUBE_STATE_METRICS_VERSION" \
     "-X github.com/prometheus/common/version.Version=$KUBE_STATE_METRICS_VERSION"
-  done_or_run node_exporter "$(key "$go_version" "$NODE_EXPORTER_VERSION")" go_install \
+  done_or_run node_exporter "$(key "$go_version" "node_exporter@$NODE_EXPORTER_VERSION")" go_install \
     "github.com/prometheus/node_exporter@$NODE_EXPORTER_VERSION" "$(prom_ldflags "$NODE_EXPORTER_VERSION")"
 }
 
@@ -191,7 +192,7 @@ build_image() {
   fi
   local ctx start=$SECONDS
   ctx=$(mktemp -d)
-  cp -a "$@" "$ctx/"
+  [ $# -eq 0 ] || cp -a "$@" "$ctx/"
   # FILE_CAPS="file=caps": file capabilities a non-root binary needs (COPY keeps the xattr).
   if [ -n "${FILE_CAPS:-}" ]; then setcap "${FILE_CAPS#*=}" "$ctx/${FILE_CAPS%%=*}"; fi
   podman build --quiet --format docker --label "org.mlmon.inputs=$k" --build-arg "DEBIAN_SUITE=$DEBIAN_SUITE" \
@@ -266,6 +267,25 @@ grafana_standin() {
   log "image $GRAFANA_STANDIN_IMAGE: built in $((SECONDS - start)) s"
 }
 
+# ------------------------------------------------------------------------------------------- chart
+# The stand-in kube-prometheus-stack chart (tests/charts) with the real monitoring.coreos.com CRDs of
+# prometheus-operator at PROMETHEUS_OPERATOR_VERSION (example/prometheus-operator-crd of its module), as
+# the real chart ships them: the real operator watches all ten and waits for every one.
+CHART_DIR=$CACHE/charts/kube-prometheus-stack
+step_chart() {
+  local op
+  op=$(go mod download -json "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
+  rm -rf "$CHART_DIR"
+  mkdir -p "$(dirname "$CHART_DIR")"
+  cp -r "$REPO/tests/charts/kube-prometheus-stack" "$CHART_DIR"
+  chmod -R u+w "$CHART_DIR"
+  rm -f "$CHART_DIR"/charts/crds/crds/*
+  cp "$op"/example/prometheus-operator-crd/*.yaml "$CHART_DIR/charts/crds/crds/"
+  chmod -R u+w "$CHART_DIR"
+  log "chart: $CHART_DIR with $(ls "$CHART_DIR/charts/crds/crds" | wc -l) CRDs of prometheus-operator $PROMETHEUS_OPERATOR_VERSION"
+}
+
 # -------------------------------------------------------------------------------------------- node
 step_node() {
   bash "$HERE/node/assemble.sh" "$NODE_IMAGE"
@@ -273,7 +293,7 @@ step_node() {
 
 main() {
   local steps=("$@")
-  [ ${#steps[@]} -gt 0 ] || steps=(go pause rootfs kube_images node own_images stack_images)
+  [ ${#steps[@]} -gt 0 ] || steps=(go pause rootfs kube_images node own_images stack_images chart)
   local s start=$SECONDS
   for s in "${steps[@]}"; do
     "step_$s"

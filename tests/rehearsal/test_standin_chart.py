@@ -209,7 +209,7 @@ def test_optional_components_render_with_real_images(tmp_path: Path) -> None:
         "docker.io/grafana/grafana:13.2.0",
         "quay.io/kiwigrid/k8s-sidecar:2.10.1",
         "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.20.0",
-        "quay.io/prometheus/node-exporter:v1.12.1",
+        "quay.io/prometheus/node-exporter:v1.12.1-distroless",
         "ghcr.io/jkroepke/kube-webhook-certgen:1.8.7",
     } <= images
     am = find(docs, "Alertmanager", "prom-kube-prometheus-stack-alertmanager")
