@@ -82,7 +82,7 @@ lint: setup ## ruff, yamllint, ansible-lint (production) and syntax checks
 	ansible-playbook site.yml --syntax-check -i inventory/local -i inventory/offline
 	ansible-playbook playbooks/teardown.yml --syntax-check -i inventory/local
 
-pytest: setup system-packages ## The pytest suite (app, observability, rehearsal, roles, molecule, end to end)
+pytest: setup system-packages $(KIND_IMAGES) ## The pytest suite (app, observability, rehearsal, roles; molecule and end to end on kind)
 	pytest
 
 test: lint pytest ## Everything CI runs

@@ -1,13 +1,15 @@
-"""site.yml end to end on a rehearsal cluster, driven by the real ansible-playbook, as a user runs it.
+"""site.yml end to end on a real kind cluster, driven by the real ansible-playbook, as a user runs it.
 
-Column: rehearsal (the Kubernetes API, controllers and Grafana are the project's rehearsal servers; the
-app is real uvicorn, Prometheus the real Debian binary, helm and ansible-playbook real). The tests of
-this module share one cluster and run in order: converge, rerun, drills, teardown.
+Column: kind (tests/e2e/kind.py: kind's podman provider with the node image and every image built by
+`make images` here, or Docker where it answers; the real Kubernetes v1.34.4, prometheus-operator,
+Prometheus, the app's image; Grafana is the project's stand-in image). The tests of this module share
+one cluster and run in order: converge, rerun, drills, teardown.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,61 +17,51 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.chain import Chain, PredictLoad, rehearsal_chain
-from tests.playbook_runner import BIN, PlaybookRun
+from tests.e2e.chain import PredictLoad
+from tests.e2e.kind import CLUSTER, KindChain, kind, kind_chain, role_writes
+from tests.playbook_runner import PlaybookRun
 
-pytestmark = pytest.mark.timeout(1200)
+pytestmark = pytest.mark.timeout(1800)
 
 
 @pytest.fixture(scope="module")
-def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
-    with rehearsal_chain(tmp_path_factory.mktemp("e2e")) as started:
+def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KindChain]:
+    with kind_chain(tmp_path_factory.mktemp("e2e-kind")) as started:
         yield started
 
 
 @pytest.fixture(scope="module")
-def first_run(chain: Chain) -> PlaybookRun:
+def first_run(chain: KindChain) -> PlaybookRun:
     return chain.play()
 
 
-def kubectl(chain: Chain, *args: str) -> str:
-    return subprocess.run(
-        [str(BIN / "kubectl"), "--context", chain.hosts[0], *args],
-        env={"KUBECONFIG": str(chain.state / "kubeconfig"), "PATH": str(BIN), "HOME": str(chain.state)},
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-
-
-def test_first_run_converges_and_verify_prints_the_urls(chain: Chain, first_run: PlaybookRun) -> None:
+def test_first_run_creates_a_real_node_and_verify_prints_the_urls(chain: KindChain, first_run: PlaybookRun) -> None:
     assert first_run.returncode == 0, first_run.tail(60)
     assert first_run.changed > 0
     assert "panel queries with data 31/31" in first_run.output
-    node = chain.node(chain.hosts[0])
-    for url in (f"http://{node}:30100/docs", f"http://{node}:30300", f"http://{node}:30200"):
+    for url in ("http://127.0.0.1:30100/docs", "http://127.0.0.1:30300", "http://127.0.0.1:30200"):
         assert url in first_run.output
+    [node] = json.loads(chain.kubectl("get", "nodes", "-o", "json"))["items"]
+    info = node["status"]["nodeInfo"]
+    assert info["kubeletVersion"] == "v1.34.4"
+    assert info["containerRuntimeVersion"].startswith("containerd://")
+    # The real operator built the Prometheus StatefulSet from the chart's Prometheus resource.
+    statefulsets = chain.kubectl("-n", "monitoring", "get", "statefulsets", "-o", "name").split()
+    assert "statefulset.apps/prometheus-prom-kube-prometheus-stack-prometheus" in statefulsets
 
 
-def test_second_run_changes_nothing_and_writes_nothing(chain: Chain, first_run: PlaybookRun) -> None:
+def test_second_run_changes_nothing_and_writes_nothing(chain: KindChain, first_run: PlaybookRun) -> None:
     assert first_run.returncode == 0
-    log = chain.state / chain.hosts[0] / "requests.jsonl"
-    before = len(log.read_text().splitlines())
+    before = len(chain.audit())
     rerun = chain.play()
     assert rerun.returncode == 0, rerun.tail(60)
     assert rerun.changed == 0, rerun.tail(80)
-    # What the roles send (the kubernetes.core modules through the python client, and helm); the
-    # cluster's own controllers and the operator keep writing status, as on a real cluster.
-    role_writes = [
-        request
-        for request in map(json.loads, log.read_text().splitlines()[before:])
-        if request["method"] in ("POST", "PUT", "PATCH", "DELETE")
-        and request["user_agent"].startswith(("OpenAPI-Generator", "Helm", "kubectl"))
-    ]
-    assert role_writes == [], "a rerun with the same inventory must not write to the cluster"
+    # The API server's audit log holds every write; the cluster's own controllers keep renewing
+    # leases and writing status, the roles' clients must have sent none.
+    assert role_writes(chain.audit()[before:]) == [], "a rerun with the same inventory must not write to the cluster"
 
 
-def test_tags_model_deployment_runs_only_that_role(chain: Chain, first_run: PlaybookRun) -> None:
+def test_tags_model_deployment_runs_only_that_role(chain: KindChain, first_run: PlaybookRun) -> None:
     run = chain.play("site.yml", "--tags", "model_deployment")
     assert run.returncode == 0, run.tail()
     roles_with_real_tasks = {
@@ -81,8 +73,8 @@ def test_tags_model_deployment_runs_only_that_role(chain: Chain, first_run: Play
     assert run.changed == 0
 
 
-def test_new_image_tag_rolls_out_with_zero_failed_requests(chain: Chain, first_run: PlaybookRun) -> None:
-    with PredictLoad(chain.model_url()) as load:
+def test_new_image_tag_rolls_out_with_zero_failed_requests(chain: KindChain, first_run: PlaybookRun) -> None:
+    with PredictLoad(chain.model_url) as load:
         run = chain.play("site.yml", "--tags", "model_deployment", extra_vars={"mlmon_model_image_tag": "1.1.0"})
         load.wait_for_version("1.1.0")
     assert run.returncode == 0, run.tail()
@@ -90,7 +82,7 @@ def test_new_image_tag_rolls_out_with_zero_failed_requests(chain: Chain, first_r
     assert load.ok > 50, "the load must run throughout the rollout"
     assert load.versions == {"1.0.0", "1.1.0"}
     answer = httpx.post(
-        chain.model_url() + "/predict",
+        chain.model_url + "/predict",
         json={"sqft": 900, "bedrooms": 2, "bathrooms": 1, "location": "rural", "year_built": 1970, "condition": "Fair"},
     )
     assert answer.json()["model_version"] == "1.1.0"
@@ -99,27 +91,37 @@ def test_new_image_tag_rolls_out_with_zero_failed_requests(chain: Chain, first_r
 
 
 def test_unpullable_image_fails_with_the_pod_reason_rolls_back_and_keeps_serving(
-    chain: Chain, first_run: PlaybookRun
+    chain: KindChain, first_run: PlaybookRun
 ) -> None:
-    with PredictLoad(chain.model_url()) as load:
+    image = json.loads(chain.kubectl("-n", "house-price", "get", "deployment", "model", "-o", "json"))["spec"][
+        "template"
+    ]["spec"]["containers"][0]["image"]
+    missing = image.rsplit(":", 1)[0] + ":9.9.9"
+    with PredictLoad(chain.model_url) as load:
         run = chain.play(
             "site.yml",
             "--tags",
             "model_deployment",
-            extra_vars={"mlmon_model_image_tag": "9.9.9", "model_deployment_progress_deadline_seconds": 15},
+            extra_vars={
+                "mlmon_model_image_tag": "9.9.9",
+                "mlmon_model_build_image": False,
+                "model_deployment_progress_deadline_seconds": 15,
+            },
         )
     assert run.returncode != 0
-    assert 'ImagePullBackOff: Back-off pulling image "mlmon/house-price:9.9.9"' in run.output, run.tail()
+    assert re.search(rf"(ErrImagePull|ImagePullBackOff): [^\n]*{re.escape(missing)}", run.output), run.tail()
     assert "Rolled back to the previous revision" in run.output
     assert load.failures == [], load.failures[:5]
     assert load.ok > 20
     assert load.versions == {"1.0.0"}
-    deployment = json.loads(kubectl(chain, "-n", "house-price", "get", "deployment", "model", "-o", "json"))
-    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "mlmon/house-price:1.0.0"
+    deployment = json.loads(chain.kubectl("-n", "house-price", "get", "deployment", "model", "-o", "json"))
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == image
     assert deployment["status"]["readyReplicas"] == deployment["spec"]["replicas"]
 
 
-def test_grafana_unreachable_fails_after_bounded_retries_naming_the_url(chain: Chain, first_run: PlaybookRun) -> None:
+def test_grafana_unreachable_fails_after_bounded_retries_naming_the_url(
+    chain: KindChain, first_run: PlaybookRun
+) -> None:
     run = chain.play(
         "site.yml",
         "--tags",
@@ -136,11 +138,13 @@ def test_grafana_unreachable_fails_after_bounded_retries_naming_the_url(chain: C
     assert run.changed == 0
 
 
-def test_verbose_run_never_prints_the_password_and_pods_only_reference_it(chain: Chain, first_run: PlaybookRun) -> None:
+def test_verbose_run_never_prints_the_password_and_pods_only_reference_it(
+    chain: KindChain, first_run: PlaybookRun
+) -> None:
     run = chain.play("site.yml", "-vvv", "--tags", "prometheus_stack,grafana_dashboards")
     assert run.returncode == 0, run.tail()
     assert chain.password not in run.output
-    pods = kubectl(chain, "get", "pods", "-A", "-o", "yaml")
+    pods = chain.kubectl("get", "pods", "-A", "-o", "yaml")
     assert chain.password not in pods, "the password belongs in a Secret, referenced by name"
     assert "mlmon-grafana-admin" in pods
     tracked = subprocess.run(
@@ -153,16 +157,19 @@ def test_verbose_run_never_prints_the_password_and_pods_only_reference_it(chain:
     assert tracked.stdout == ""
 
 
-def test_teardown_removes_what_site_created_and_reruns_cleanly(chain: Chain, first_run: PlaybookRun) -> None:
-    run = chain.play("playbooks/teardown.yml")
+def test_teardown_removes_what_site_created_then_the_cluster(chain: KindChain, first_run: PlaybookRun) -> None:
+    run = chain.play("playbooks/teardown.yml", "--skip-tags", "kind_cluster")
     assert run.returncode == 0, run.tail()
-    namespaces = kubectl(chain, "get", "namespaces", "-o", "name").split()
+    namespaces = chain.kubectl("get", "namespaces", "-o", "name").split()
     assert "namespace/house-price" not in namespaces
     assert "namespace/monitoring" not in namespaces
-    assert kubectl(chain, "get", "secrets", "-A", "-l", "owner=helm", "-o", "name") == ""
-    assert "servicemonitors.monitoring.coreos.com" in kubectl(chain, "get", "crd", "-o", "name"), (
+    assert chain.kubectl("get", "secrets", "-A", "-l", "owner=helm", "-o", "name") == ""
+    assert "servicemonitors.monitoring.coreos.com" in chain.kubectl("get", "crd", "-o", "name"), (
         "CRDs stay, as with Helm"
     )
+    whole = chain.play("playbooks/teardown.yml")
+    assert whole.returncode == 0, whole.tail()
+    assert CLUSTER not in kind("get", "clusters").stdout.split()
     again = chain.play("playbooks/teardown.yml")
     assert again.returncode == 0, again.tail()
     assert again.changed == 0
