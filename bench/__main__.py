@@ -9,7 +9,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import app, site
+from bench import app, build, site
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
@@ -32,10 +32,12 @@ def machine() -> list[str]:
     return [
         "# Benchmark results",
         "",
-        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {host}: {os.cpu_count()} cores "
+        f"Machine: {host}, {os.cpu_count()} cores "
         f"({cpu}), {mem_kb / 1024 / 1024:.0f} GiB, {platform.system()} {platform.release()}, Python "
         f"{platform.python_version()}, {wrk_version}. "
-        "Figures are ratios measured side by side in one run; absolute numbers depend on the machine.",
+        "Each section says when it was measured; its figures are ratios measured side by side in one run, "
+        "absolute numbers depend on the machine. `python -m bench [app|site|rehearsal|build-cold ...]` "
+        "reruns sections and keeps the others.",
         "",
     ]
 
@@ -61,12 +63,44 @@ def rehearsal_server() -> list[str]:
     ]
 
 
-def main() -> int:
-    sections = machine() + app.report(app.measure()) + site.report(site.measure()) + rehearsal_server()
-    RESULTS.write_text("\n".join(sections))
-    sys.stdout.write("\n".join(sections) + "\n")
+SECTIONS = {
+    "app": lambda: app.report(app.measure()),
+    "site": lambda: site.report(site.measure()),
+    "rehearsal": rehearsal_server,
+    "build-cold": lambda: build.report(build.parse(build.run_cold())),
+}
+# `make bench` runs these; the cold build (half an hour) only when named.
+DEFAULT = ["app", "site", "rehearsal"]
+
+
+def _sections(text: str) -> dict[str, list[str]]:
+    """The "## " sections of an existing RESULTS.md, by heading."""
+    found: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in text.splitlines():
+        if line.startswith("## "):
+            current = found.setdefault(line, [])
+        if current is not None:
+            current.append(line)
+    return found
+
+
+def main(argv: list[str]) -> int:
+    """Rerun the named sections (default: all but the cold build), keep the others' last figures."""
+    names = argv or DEFAULT
+    unknown = [name for name in names if name not in SECTIONS]
+    if unknown:
+        raise SystemExit(f"unknown section(s) {unknown}: choose from {sorted(SECTIONS)}")
+    kept = _sections(RESULTS.read_text()) if RESULTS.exists() else {}
+    stamp = f"_Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC._"
+    for name in names:
+        lines = SECTIONS[name]()
+        kept[lines[0]] = [lines[0], "", stamp, *lines[1:]]
+    body = [line for heading in kept for line in kept[heading]]
+    RESULTS.write_text("\n".join(machine() + body) + "\n")
+    sys.stdout.write("\n".join(body) + "\n")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))
