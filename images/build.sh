@@ -29,11 +29,12 @@ GO_BIN=$CACHE/go-bin
 
 log() { printf '[images %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 
-# key FILE_OR_STRING...: a short hash of the named files' contents and of the other words.
+# key FILE_OR_STRING...: a short hash of the named files' contents (not their paths: a clone elsewhere
+# shares the cache) and of the other words.
 key() {
   local arg
   for arg in "$@"; do
-    if [ -f "$arg" ]; then sha256sum "$arg"; else printf '%s\n' "$arg"; fi
+    if [ -f "$arg" ]; then sha256sum <"$arg"; else printf '%s\n' "$arg"; fi
   done | sha256sum | cut -c1-16
 }
 
