@@ -63,7 +63,7 @@ def _namespace_memory_mib(namespace: str) -> float:
     stats = json.loads(engine("exec", NODE, "crictl", "stats", "--output", "json").stdout)["stats"]
     return (
         sum(
-            int(item["memory"]["workingSetBytes"]["value"])
+            int(item.get("memory", {}).get("workingSetBytes", {}).get("value", 0))
             for item in stats
             if item["attributes"]["labels"].get("io.kubernetes.pod.namespace") == namespace
         )
