@@ -8,12 +8,10 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
-# Tests and the rehearsal run on loopback only; no proxy for it.
+# The tests and the NodePorts are on loopback; no proxy for it.
 export NO_PROXY := 127.0.0.1,localhost
 
 MODEL := app/house_price/artifacts/model.joblib
-# A second release of the model, for the rehearsal kubelet's mlmon/house-price:1.1.0 (rollout drills).
-MODEL_NEXT := app/house_price/artifacts/model-1.1.0.joblib
 COLLECTION_LINK := .ansible/collections/ansible_collections/mlmon/monitoring
 
 .PHONY: help setup system-packages images deploy rehearse test lint pytest molecule bench teardown clean
@@ -36,10 +34,7 @@ $(COLLECTION_LINK):
 $(MODEL): $(VENV)/.installed $(wildcard app/house_price/*.py)
 	cd app && $(BIN)/python -m house_price.train --out house_price/artifacts/model.joblib
 
-$(MODEL_NEXT): $(VENV)/.installed $(wildcard app/house_price/*.py)
-	cd app && $(BIN)/python -m house_price.train --version 1.1.0 --seed 43 --out house_price/artifacts/model-1.1.0.joblib
-
-setup: $(VENV)/.installed $(BIN)/helm $(COLLECTION_LINK) $(MODEL) $(MODEL_NEXT) ## Create the venv, install helm/kubectl, train the model
+setup: $(VENV)/.installed $(BIN)/helm $(COLLECTION_LINK) $(MODEL) ## Create the venv, install helm/kubectl, train the model
 
 system-packages: ## Install Debian's prometheus (server, promtool) when missing; sudo when not root
 	bash scripts/system_packages.sh
@@ -67,8 +62,7 @@ images: setup ## Build kind's node image and every image the stack runs, from Go
 deploy: setup $(KIND_IMAGES) ## Create a kind cluster and run site.yml on it
 	ansible-playbook site.yml $(KIND_INVENTORY)
 
-rehearse: setup system-packages ## Run site.yml on the rehearsal cluster (no Docker needed), keep it up until Ctrl-C
-	$(BIN)/python -m tests.rehearsal.rehearse
+rehearse: deploy ## Another name for deploy (the emulated cluster it used to start is gone: kind runs here)
 
 teardown: setup ## Remove what site.yml created on kind, and the cluster
 	ansible-playbook playbooks/teardown.yml $(KIND_INVENTORY)
@@ -78,11 +72,10 @@ lint: setup ## ruff, yamllint, ansible-lint (production) and syntax checks
 	yamllint -s .
 	ansible-lint
 	ansible-playbook site.yml --syntax-check -i inventory/local
-	ansible-playbook site.yml --syntax-check -i inventory/rehearsal
 	ansible-playbook site.yml --syntax-check -i inventory/local -i inventory/offline
 	ansible-playbook playbooks/teardown.yml --syntax-check -i inventory/local
 
-pytest: setup system-packages $(KIND_IMAGES) ## The pytest suite (app, observability, rehearsal, roles; molecule and end to end on kind)
+pytest: setup system-packages $(KIND_IMAGES) ## The pytest suite (app, observability, stand-ins, roles; molecule and end to end on kind)
 	pytest
 
 test: lint pytest ## Everything CI runs
@@ -92,4 +85,4 @@ bench: setup ## Benchmarks; figures go to bench/RESULTS.md (installs Debian's wr
 	$(BIN)/python -m bench
 
 clean: ## Remove the venv, build state and the trained model
-	rm -rf $(VENV) build .ansible $(MODEL) $(MODEL_NEXT)
+	rm -rf $(VENV) build .ansible $(MODEL) app/house_price/artifacts/model-1.1.0.joblib

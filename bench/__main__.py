@@ -39,29 +39,8 @@ def machine() -> list[str]:
         f"({cpu}), {mem_kb / 1024 / 1024:.0f} GiB, {platform.system()} {platform.release()}, Python "
         f"{platform.python_version()}, {wrk_version}. "
         "Each section says when it was measured; its figures are ratios measured side by side in one run, "
-        "absolute numbers depend on the machine. `python -m bench [app|site|rehearsal|build-cold ...]` "
+        "absolute numbers depend on the machine. `python -m bench [app|site|build-cold ...]` "
         "reruns sections and keeps the others.",
-        "",
-    ]
-
-
-def rehearsal_server() -> list[str]:
-    run = subprocess.run(
-        [sys.executable, "-m", "bench.rehearsal_server"],
-        cwd=RESULTS.parents[1],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return [
-        "## Rehearsal API server (`bench/rehearsal_server.py`)",
-        "",
-        "Cold start, CRD registration and memory with 500 objects (goals: < 2 s to serve a new CRD kind from a",
-        "cold start, < 200 MB).",
-        "",
-        "```",
-        *run.stdout.splitlines(),
-        "```",
         "",
     ]
 
@@ -69,11 +48,10 @@ def rehearsal_server() -> list[str]:
 SECTIONS = {
     "app": lambda: app.report(app.measure()),
     "site": lambda: site.report(site.measure()),
-    "rehearsal": rehearsal_server,
     "build-cold": lambda: build.report(build.parse(build.run_cold())),
 }
 # `make bench` runs these; the cold build (half an hour) only when named.
-DEFAULT = ["app", "site", "rehearsal"]
+DEFAULT = ["app", "site"]
 
 
 def _sections(text: str) -> dict[str, list[str]]:

@@ -247,7 +247,7 @@ step_own_images() {
 # the host's CA bundle (the proxy's certificate chain is only in it).
 GRAFANA_STANDIN_IMAGE=localhost/mlmon/grafana-standin:$GRAFANA_STANDIN_TAG
 grafana_standin() {
-  local src=$REPO/tests/rehearsal/grafana k ctx start=$SECONDS
+  local src=$REPO/testbed/grafana_standin k ctx start=$SECONDS
   k=$(key "$HERE/containerfiles/grafana-standin.Containerfile" "$REPO/constraints.txt" \
     "$(podman image inspect --format '{{.Id}}' "localhost/mlmon/python:3.11-$DEBIAN_SUITE")" \
     "$(cd "$src" && cat ./*.py | sha256sum)")
@@ -269,7 +269,7 @@ grafana_standin() {
 }
 
 # ------------------------------------------------------------------------------------------- chart
-# The stand-in kube-prometheus-stack chart (tests/charts) with the real monitoring.coreos.com CRDs of
+# The stand-in kube-prometheus-stack chart (testbed/charts) with the real monitoring.coreos.com CRDs of
 # prometheus-operator at PROMETHEUS_OPERATOR_VERSION (example/prometheus-operator-crd of its module), as
 # the real chart ships them: the real operator watches all ten and waits for every one.
 CHART_DIR=$CACHE/charts/kube-prometheus-stack
@@ -279,9 +279,9 @@ step_chart() {
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
   rm -rf "$CHART_DIR"
   mkdir -p "$(dirname "$CHART_DIR")"
-  cp -r "$REPO/tests/charts/kube-prometheus-stack" "$CHART_DIR"
+  cp -r "$REPO/testbed/charts/kube-prometheus-stack" "$CHART_DIR"
   chmod -R u+w "$CHART_DIR"
-  rm -f "$CHART_DIR"/charts/crds/crds/*
+  mkdir -p "$CHART_DIR/charts/crds/crds"
   cp "$op"/example/prometheus-operator-crd/*.yaml "$CHART_DIR/charts/crds/crds/"
   chmod -R u+w "$CHART_DIR"
   log "chart: $CHART_DIR with $(ls "$CHART_DIR/charts/crds/crds" | wc -l) CRDs of prometheus-operator $PROMETHEUS_OPERATOR_VERSION"

@@ -1,3 +1,3 @@
-"""Fixtures shared by the whole suite: the rehearsal servers, run as real processes on loopback."""
+"""Fixtures shared by the whole suite: the Grafana stand-in (testbed/), run as a real process on loopback."""
 
-pytest_plugins = ["tests.rehearsal.fixtures", "tests.rehearsal.grafana_fixtures"]
+pytest_plugins = ["tests.testbed.fixtures"]

@@ -1,6 +1,6 @@
-"""The collection's Grafana modules, called by the real ansible-playbook against the rehearsal Grafana.
+"""The collection's Grafana modules, called by the real ansible-playbook against the Grafana stand-in.
 
-Column: rehearsal (tests/rehearsal/grafana runs as a real process; mlmon.monitoring.grafana_folder and
+Column: real (the Grafana stand-in, testbed/grafana_standin, runs as a real process; mlmon.monitoring.grafana_folder and
 mlmon.monitoring.grafana_dashboard run inside a real ansible-playbook, through tests/ansible/playbooks/
 grafana_modules.yml). The playbook's results are read from the ansible.posix.json callback, and what the
 modules sent from the server's request log.
@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from tests.playbook_runner import BIN, REPO, playbook_env
-from tests.rehearsal.grafana_fixtures import RehearsalGrafana
+from tests.testbed.fixtures import GrafanaStandin
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
@@ -47,7 +47,7 @@ def _item_results(task: dict[str, Any] | None) -> list[dict[str, Any]]:
 
 
 def call_modules(
-    grafana: RehearsalGrafana,
+    grafana: GrafanaStandin,
     tmp_path: Path,
     *args: str,
     folders: list[dict[str, Any]] | None = None,
@@ -83,7 +83,7 @@ def call_modules(
     )
 
 
-def writes(grafana: RehearsalGrafana, since: int = 0) -> list[tuple[str, str]]:
+def writes(grafana: GrafanaStandin, since: int = 0) -> list[tuple[str, str]]:
     """The write requests the server answered, after the first ``since`` requests."""
     return [(r["method"], r["path"]) for r in grafana.requests()[since:] if r["method"] in WRITE_METHODS]
 
@@ -100,9 +100,9 @@ def dashboard_file(tmp_path: Path, model: dict[str, Any]) -> str:
 
 
 @pytest.fixture
-def api(rehearsal_grafana: RehearsalGrafana) -> Iterator[httpx.Client]:
-    """The rehearsal Grafana's API as its admin, to set up and read back what the modules did."""
-    with httpx.Client(base_url=rehearsal_grafana.url, auth=rehearsal_grafana.admin_auth, timeout=10) as client:
+def api(grafana_standin: GrafanaStandin) -> Iterator[httpx.Client]:
+    """The Grafana stand-in's API as its admin, to set up and read back what the modules did."""
+    with httpx.Client(base_url=grafana_standin.url, auth=grafana_standin.admin_auth, timeout=10) as client:
         yield client
 
 
@@ -115,11 +115,11 @@ def service_account_token(api: httpx.Client, name: str, role: str) -> str:
 
 
 def test_folder_is_created_left_alone_renamed_and_deleted_by_uid(
-    rehearsal_grafana: RehearsalGrafana, api: httpx.Client, tmp_path: Path
+    grafana_standin: GrafanaStandin, api: httpx.Client, tmp_path: Path
 ) -> None:
     """present creates, a rerun sends no write, another title renames, absent deletes (then has nothing to do)."""
     run = call_modules(
-        rehearsal_grafana,
+        grafana_standin,
         tmp_path,
         folders=[
             {"uid": "team-a", "title": "Team A"},
@@ -131,26 +131,26 @@ def test_folder_is_created_left_alone_renamed_and_deleted_by_uid(
     assert [r["status"] for r in run.folders] == ["created", "unchanged", "updated"]
     assert [r["changed"] for r in run.folders] == [True, False, True]
     assert run.folders[2]["version"] == 2
-    assert run.folders[2]["url"] == f"{rehearsal_grafana.url}/dashboards/f/team-a/team-a-renamed"
-    assert writes(rehearsal_grafana) == [("POST", "/api/folders"), ("PUT", "/api/folders/team-a")]
+    assert run.folders[2]["url"] == f"{grafana_standin.url}/dashboards/f/team-a/team-a-renamed"
+    assert writes(grafana_standin) == [("POST", "/api/folders"), ("PUT", "/api/folders/team-a")]
     assert api.get("/api/folders/team-a").json()["title"] == "Team A, renamed"
 
-    mark = len(rehearsal_grafana.requests())
+    mark = len(grafana_standin.requests())
     absent = {"uid": "team-a", "state": "absent"}
-    run = call_modules(rehearsal_grafana, tmp_path, folders=[absent, absent])
+    run = call_modules(grafana_standin, tmp_path, folders=[absent, absent])
     assert [r["status"] for r in run.folders] == ["deleted", "unchanged"]
-    assert writes(rehearsal_grafana, mark) == [("DELETE", "/api/folders/team-a")]
+    assert writes(grafana_standin, mark) == [("DELETE", "/api/folders/team-a")]
     assert api.get("/api/folders/team-a").status_code == 404
 
 
 def test_folder_rename_in_check_mode_shows_the_diff_and_writes_nothing(
-    rehearsal_grafana: RehearsalGrafana, api: httpx.Client, tmp_path: Path
+    grafana_standin: GrafanaStandin, api: httpx.Client, tmp_path: Path
 ) -> None:
     """--check --diff reports the rename with the old and new title; Grafana keeps the old one."""
     api.post("/api/folders", json={"uid": "team-b", "title": "Team B"}).raise_for_status()
-    mark = len(rehearsal_grafana.requests())
+    mark = len(grafana_standin.requests())
     run = call_modules(
-        rehearsal_grafana, tmp_path, "--check", "--diff", folders=[{"uid": "team-b", "title": "Team B, renamed"}]
+        grafana_standin, tmp_path, "--check", "--diff", folders=[{"uid": "team-b", "title": "Team B, renamed"}]
     )
     assert run.returncode == 0, run.stderr
     assert run.folders[0]["status"] == "updated"
@@ -158,39 +158,39 @@ def test_folder_rename_in_check_mode_shows_the_diff_and_writes_nothing(
         "before": {"uid": "team-b", "title": "Team B"},
         "after": {"uid": "team-b", "title": "Team B, renamed"},
     }
-    assert writes(rehearsal_grafana, mark) == []
+    assert writes(grafana_standin, mark) == []
     assert api.get("/api/folders/team-b").json()["title"] == "Team B"
 
 
 def test_folder_holding_other_dashboards_is_kept_unless_forced(
-    rehearsal_grafana: RehearsalGrafana, api: httpx.Client, tmp_path: Path
+    grafana_standin: GrafanaStandin, api: httpx.Client, tmp_path: Path
 ) -> None:
     """absent refuses a folder that is not empty, naming what it holds; force deletes it with its contents."""
     api.post("/api/folders", json={"uid": "team-c", "title": "Team C"}).raise_for_status()
     foreign = {"uid": "someone-elses", "title": "Someone else's dashboard"}
     api.post("/api/dashboards/db", json={"dashboard": foreign, "folderUid": "team-c"}).raise_for_status()
-    mark = len(rehearsal_grafana.requests())
+    mark = len(grafana_standin.requests())
 
-    run = call_modules(rehearsal_grafana, tmp_path, folders=[{"uid": "team-c", "state": "absent"}])
+    run = call_modules(grafana_standin, tmp_path, folders=[{"uid": "team-c", "state": "absent"}])
     assert run.returncode != 0
     assert run.folders[0]["failed"] is True
     assert "Someone else's dashboard (someone-elses)" in run.folders[0]["msg"]
     assert "force: true" in run.folders[0]["msg"]
-    assert writes(rehearsal_grafana, mark) == []
+    assert writes(grafana_standin, mark) == []
 
-    run = call_modules(rehearsal_grafana, tmp_path, folders=[{"uid": "team-c", "state": "absent", "force": True}])
+    run = call_modules(grafana_standin, tmp_path, folders=[{"uid": "team-c", "state": "absent", "force": True}])
     assert run.returncode == 0, run.stderr
     assert run.folders[0]["status"] == "deleted"
     assert api.get("/api/dashboards/uid/someone-elses").status_code == 404
 
 
 def test_dashboard_given_as_a_dict_is_created_then_deleted_by_uid_alone(
-    rehearsal_grafana: RehearsalGrafana, api: httpx.Client, tmp_path: Path
+    grafana_standin: GrafanaStandin, api: httpx.Client, tmp_path: Path
 ) -> None:
     """The dashboard option works like path; state absent needs nothing but the uid."""
     model = dashboard_file(tmp_path, load("dashboard_api.json"))
     run = call_modules(
-        rehearsal_grafana,
+        grafana_standin,
         tmp_path,
         dashboards=[{"dashboard_file": model, "commit_message": "first save"}, {"dashboard_file": model}],
     )
@@ -200,11 +200,11 @@ def test_dashboard_given_as_a_dict_is_created_then_deleted_by_uid_alone(
     assert created["uid"] == "mlmon-test-api"
     assert created["version"] == 1
     assert created["folder_uid"] == ""
-    assert created["url"] == f"{rehearsal_grafana.url}/d/mlmon-test-api/mlmon-test-api"
+    assert created["url"] == f"{grafana_standin.url}/d/mlmon-test-api/mlmon-test-api"
     assert api.get("/api/dashboards/uid/mlmon-test-api").json()["meta"]["folderUid"] == ""
 
     run = call_modules(
-        rehearsal_grafana,
+        grafana_standin,
         tmp_path,
         dashboards=[
             {"dashboard": {"uid": "mlmon-test-api"}, "state": "absent"},
@@ -217,17 +217,17 @@ def test_dashboard_given_as_a_dict_is_created_then_deleted_by_uid_alone(
 
 
 def test_changes_and_diff_show_only_what_differs_and_check_mode_writes_nothing(
-    rehearsal_grafana: RehearsalGrafana, api: httpx.Client, tmp_path: Path
+    grafana_standin: GrafanaStandin, api: httpx.Client, tmp_path: Path
 ) -> None:
     """An edited panel title is the one reported change; the diff is limited to the keys the file sets."""
     model = load("dashboard_api.json")
     first = dashboard_file(tmp_path, model)
-    assert call_modules(rehearsal_grafana, tmp_path, dashboards=[{"dashboard_file": first}]).returncode == 0
+    assert call_modules(grafana_standin, tmp_path, dashboards=[{"dashboard_file": first}]).returncode == 0
     model["panels"][1]["title"] = "Error ratio (5m)"
     edited = dashboard_file(tmp_path, model)
-    mark = len(rehearsal_grafana.requests())
+    mark = len(grafana_standin.requests())
 
-    run = call_modules(rehearsal_grafana, tmp_path, "--check", "--diff", dashboards=[{"dashboard_file": edited}])
+    run = call_modules(grafana_standin, tmp_path, "--check", "--diff", dashboards=[{"dashboard_file": edited}])
     assert run.returncode == 0, run.stderr
     result = run.dashboards[0]
     assert result["status"] == "updated"
@@ -239,17 +239,17 @@ def test_changes_and_diff_show_only_what_differs_and_check_mode_writes_nothing(
     assert "refId" in before["panels"][1]["targets"][0]
     assert "overrides" not in before["panels"][1]["fieldConfig"]["defaults"]
     assert "version" not in before and "id" not in before, "keys Grafana assigns are not part of the diff"
-    assert writes(rehearsal_grafana, mark) == []
+    assert writes(grafana_standin, mark) == []
     assert api.get("/api/dashboards/uid/mlmon-test-api").json()["dashboard"]["version"] == 1
 
 
 def test_dashboard_is_moved_to_the_folder_it_should_be_in(
-    rehearsal_grafana: RehearsalGrafana, api: httpx.Client, tmp_path: Path
+    grafana_standin: GrafanaStandin, api: httpx.Client, tmp_path: Path
 ) -> None:
     """A dashboard whose JSON is unchanged but which sits in another folder is updated: folderUid differs."""
     path = str(DATA / "dashboard_api.json")
     run = call_modules(
-        rehearsal_grafana,
+        grafana_standin,
         tmp_path,
         folders=[{"uid": "team-d", "title": "Team D"}],
         dashboards=[{"path": path}, {"path": path, "folder_uid": "team-d"}],
@@ -261,10 +261,10 @@ def test_dashboard_is_moved_to_the_folder_it_should_be_in(
     assert api.get("/api/dashboards/uid/mlmon-test-api").json()["meta"]["folderUid"] == "team-d"
 
 
-def test_save_into_a_missing_folder_says_to_create_it(rehearsal_grafana: RehearsalGrafana, tmp_path: Path) -> None:
+def test_save_into_a_missing_folder_says_to_create_it(grafana_standin: GrafanaStandin, tmp_path: Path) -> None:
     """Grafana's 400 "folder not found" comes back with its status and the module that creates folders."""
     run = call_modules(
-        rehearsal_grafana, tmp_path, dashboards=[{"path": str(DATA / "dashboard_api.json"), "folder_uid": "nowhere"}]
+        grafana_standin, tmp_path, dashboards=[{"path": str(DATA / "dashboard_api.json"), "folder_uid": "nowhere"}]
     )
     assert run.returncode != 0
     result = run.dashboards[0]
@@ -274,11 +274,11 @@ def test_save_into_a_missing_folder_says_to_create_it(rehearsal_grafana: Rehears
 
 
 def test_values_grafana_rewrites_on_save_are_named_in_a_warning(
-    rehearsal_grafana: RehearsalGrafana, tmp_path: Path
+    grafana_standin: GrafanaStandin, tmp_path: Path
 ) -> None:
     """Keys Grafana rewrites on every save make a dashboard non-idempotent; the module names them after saving."""
     path = str(DATA / "dashboard_rewritten.json")
-    run = call_modules(rehearsal_grafana, tmp_path, dashboards=[{"path": path}, {"path": path}])
+    run = call_modules(grafana_standin, tmp_path, dashboards=[{"path": path}, {"path": path}])
     assert run.returncode == 0, run.stderr
     assert [r["status"] for r in run.dashboards] == ["created", "updated"]
     assert run.dashboards[1]["changes"] == ["/style", "/templating/list/0/index"]
@@ -287,12 +287,12 @@ def test_values_grafana_rewrites_on_save_are_named_in_a_warning(
 
 
 def test_datasource_variable_is_bound_and_panel_references_are_kept(
-    rehearsal_grafana: RehearsalGrafana, api: httpx.Client, tmp_path: Path
+    grafana_standin: GrafanaStandin, api: httpx.Client, tmp_path: Path
 ) -> None:
     """datasource_uid sets the variable's current value; ${datasource} in the panels stays as written."""
     path = str(DATA / "dashboard_api.json")
     bound = {"path": path, "datasource_uid": "prometheus", "datasource_name": "Prometheus"}
-    run = call_modules(rehearsal_grafana, tmp_path, dashboards=[bound, bound])
+    run = call_modules(grafana_standin, tmp_path, dashboards=[bound, bound])
     assert [r["status"] for r in run.dashboards] == ["created", "unchanged"]
     stored = api.get("/api/dashboards/uid/mlmon-test-api").json()["dashboard"]
     variable = stored["templating"]["list"][0]
@@ -302,7 +302,7 @@ def test_datasource_variable_is_bound_and_panel_references_are_kept(
     assert refs and all(ref == {"type": "prometheus", "uid": "${datasource}"} for ref in refs)
 
     run = call_modules(
-        rehearsal_grafana, tmp_path, dashboards=[{"path": path, "datasource_uid": "other", "datasource_name": "Other"}]
+        grafana_standin, tmp_path, dashboards=[{"path": path, "datasource_uid": "other", "datasource_name": "Other"}]
     )
     assert run.dashboards[0]["status"] == "updated"
     assert run.dashboards[0]["changes"] == ["/templating/list/0/current/text", "/templating/list/0/current/value"]
@@ -323,7 +323,7 @@ def test_datasource_variable_is_bound_and_panel_references_are_kept(
     ids=["missing-variable", "variable-of-another-type", "no-uid", "bad-uid"],
 )
 def test_unusable_dashboard_fails_before_any_request(
-    rehearsal_grafana: RehearsalGrafana,
+    grafana_standin: GrafanaStandin,
     tmp_path: Path,
     dashboard: dict[str, Any],
     datasource_variable: str,
@@ -331,32 +331,32 @@ def test_unusable_dashboard_fails_before_any_request(
 ) -> None:
     """A dashboard the module cannot key or bind is refused without sending anything."""
     call = {"dashboard": dashboard, "datasource_uid": "prometheus", "datasource_variable": datasource_variable}
-    run = call_modules(rehearsal_grafana, tmp_path, dashboards=[call])
+    run = call_modules(grafana_standin, tmp_path, dashboards=[call])
     assert run.returncode != 0
     assert message in run.dashboards[0]["msg"]
-    assert rehearsal_grafana.requests() == []
+    assert grafana_standin.requests() == []
 
 
 def test_malformed_file_fails_naming_the_file_and_the_position(
-    rehearsal_grafana: RehearsalGrafana, tmp_path: Path
+    grafana_standin: GrafanaStandin, tmp_path: Path
 ) -> None:
     """The JSON parser's message, line and column, with the file name, and no request sent."""
     broken = tmp_path / "broken.json"
     broken.write_text('{\n  "uid": "broken",\n  "title": "Broken",\n  "panels": [1,]\n}\n')
-    run = call_modules(rehearsal_grafana, tmp_path, dashboards=[{"path": str(broken)}])
+    run = call_modules(grafana_standin, tmp_path, dashboards=[{"path": str(broken)}])
     assert run.returncode != 0
     assert run.dashboards[0]["msg"] == (
         f"Dashboard file {broken} is not valid JSON: Expecting value at line 4 column 16"
     )
-    assert rehearsal_grafana.requests() == []
+    assert grafana_standin.requests() == []
 
 
 def test_viewer_token_is_denied_with_the_role_it_needs(
-    rehearsal_grafana: RehearsalGrafana, api: httpx.Client, tmp_path: Path
+    grafana_standin: GrafanaStandin, api: httpx.Client, tmp_path: Path
 ) -> None:
     """A Viewer token reads but cannot create: the 403 comes with Grafana's message and the role needed."""
     token = service_account_token(api, "viewer", "Viewer")
-    run = call_modules(rehearsal_grafana, tmp_path, folders=[{"uid": "team-e", "title": "Team E"}], grafana_token=token)
+    run = call_modules(grafana_standin, tmp_path, folders=[{"uid": "team-e", "title": "Team E"}], grafana_token=token)
     assert run.returncode != 0
     result = run.folders[0]
     assert result["http_status"] == 403
@@ -365,23 +365,23 @@ def test_viewer_token_is_denied_with_the_role_it_needs(
     assert token not in json.dumps(run.folders) + run.stderr
 
 
-def test_unknown_token_is_refused_as_a_token(rehearsal_grafana: RehearsalGrafana, tmp_path: Path) -> None:
+def test_unknown_token_is_refused_as_a_token(grafana_standin: GrafanaStandin, tmp_path: Path) -> None:
     """A 401 for a token says the token is wrong, expired or revoked (not the password)."""
     token = "glsa_" + "x" * 32 + "_00000000"
-    run = call_modules(rehearsal_grafana, tmp_path, folders=[{"uid": "team-f", "title": "Team F"}], grafana_token=token)
+    run = call_modules(grafana_standin, tmp_path, folders=[{"uid": "team-f", "title": "Team F"}], grafana_token=token)
     result = run.folders[0]
     assert result["http_status"] == 401
     assert "service account token: it is wrong, expired or revoked" in result["msg"]
 
 
-def test_grafana_that_does_not_answer_is_named(rehearsal_grafana: RehearsalGrafana, tmp_path: Path) -> None:
+def test_grafana_that_does_not_answer_is_named(grafana_standin: GrafanaStandin, tmp_path: Path) -> None:
     """Without an answer the result says so (http_status -1), naming the URL that was tried."""
-    rehearsal_grafana.process.terminate()
-    rehearsal_grafana.process.wait(timeout=10)
-    run = call_modules(rehearsal_grafana, tmp_path, folders=[{"uid": "team-g", "title": "Team G"}])
+    grafana_standin.process.terminate()
+    grafana_standin.process.wait(timeout=10)
+    run = call_modules(grafana_standin, tmp_path, folders=[{"uid": "team-g", "title": "Team G"}])
     result = run.folders[0]
     assert result["http_status"] == -1
-    assert f"GET {rehearsal_grafana.url}/api/folders/team-g got no answer from Grafana" in result["msg"]
+    assert f"GET {grafana_standin.url}/api/folders/team-g got no answer from Grafana" in result["msg"]
     assert "Connection refused" in result["msg"]
 
 

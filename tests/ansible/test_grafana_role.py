@@ -1,8 +1,8 @@
-"""The grafana_dashboards role, run by the real ansible-playbook against the rehearsal Grafana.
+"""The grafana_dashboards role, run by the real ansible-playbook against the Grafana stand-in.
 
-Column: rehearsal (tests/rehearsal/grafana runs as a real process; the role, the collection's modules and
-ansible-playbook run for real). Each test gets a fresh Grafana and tells what the role sent from the server's
-request log, and what it reported from the PLAY RECAP and the task output.
+Column: real (the Grafana stand-in, testbed/grafana_standin, runs as a real process; the role, the
+collection's modules and ansible-playbook run for real). Each test gets a fresh Grafana and tells what the
+role sent from the server's request log, and what it reported from the PLAY RECAP and the task output.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import pytest
 
 from tests.ansible.test_grafana_modules import service_account_token
 from tests.playbook_runner import PlaybookRun, run_playbook
-from tests.rehearsal.grafana_fixtures import RehearsalGrafana, running_grafana
+from tests.testbed.fixtures import GrafanaStandin, running_grafana
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
@@ -49,9 +49,9 @@ def dashboards(tmp_path: Path) -> list[Path]:
 
 
 @pytest.fixture
-def api(rehearsal_grafana: RehearsalGrafana) -> Iterator[httpx.Client]:
-    """The rehearsal Grafana's API as its admin, to set up and read back what the role did."""
-    with httpx.Client(base_url=rehearsal_grafana.url, auth=rehearsal_grafana.admin_auth, timeout=10) as client:
+def api(grafana_standin: GrafanaStandin) -> Iterator[httpx.Client]:
+    """The Grafana stand-in's API as its admin, to set up and read back what the role did."""
+    with httpx.Client(base_url=grafana_standin.url, auth=grafana_standin.admin_auth, timeout=10) as client:
         yield client
 
 
@@ -69,7 +69,7 @@ def settings(url: str, password: str, files: list[Path], **overrides: object) ->
     }
 
 
-def as_admin(grafana: RehearsalGrafana, files: list[Path], **overrides: object) -> dict[str, object]:
+def as_admin(grafana: GrafanaStandin, files: list[Path], **overrides: object) -> dict[str, object]:
     """The role's variables for ``grafana`` with its admin password."""
     return settings(grafana.url, grafana.admin_password, files, **overrides)
 
@@ -81,7 +81,7 @@ def run_role(tmp_path: Path, variables: dict[str, object], *args: str) -> Playbo
     return run_playbook(PLAYBOOK, "-e", f"@{vars_file}", *args)
 
 
-def requests_since(grafana: RehearsalGrafana, mark: int) -> list[dict[str, Any]]:
+def requests_since(grafana: GrafanaStandin, mark: int) -> list[dict[str, Any]]:
     return grafana.requests()[mark:]
 
 
@@ -106,7 +106,7 @@ def free_port() -> int:
 
 
 class SaveProxy:
-    """An HTTP proxy in front of the rehearsal Grafana that shows each dashboard save to a hook first.
+    """An HTTP proxy in front of the Grafana stand-in that shows each dashboard save to a hook first.
 
     It forwards every request unchanged (credentials included), except that a ``POST /api/dashboards/db`` is
     handed to the hook, which may act on Grafana itself before the save goes on, or answer in Grafana's place.
@@ -188,10 +188,10 @@ def unique_titles(api: httpx.Client) -> SaveHook:
 
 
 def test_first_run_creates_and_a_rerun_sends_only_reads(
-    rehearsal_grafana: RehearsalGrafana, api: httpx.Client, dashboards: list[Path], tmp_path: Path
+    grafana_standin: GrafanaStandin, api: httpx.Client, dashboards: list[Path], tmp_path: Path
 ) -> None:
     """Folder and dashboards are created and bound to the datasource; the second run changes nothing."""
-    variables = as_admin(rehearsal_grafana, dashboards)
+    variables = as_admin(grafana_standin, dashboards)
     first = run_role(tmp_path, variables)
     assert first.returncode == 0, first.tail()
     assert first.changed == 2, first.tail()
@@ -208,32 +208,32 @@ def test_first_run_creates_and_a_rerun_sends_only_reads(
             p["datasource"] == {"type": "prometheus", "uid": "${datasource}"} for p in stored["dashboard"]["panels"]
         )
 
-    mark = len(rehearsal_grafana.requests())
+    mark = len(grafana_standin.requests())
     second = run_role(tmp_path, variables)
     assert second.returncode == 0, second.tail()
     assert second.changed == 0, second.tail()
     assert "mlmon-test-api: unchanged, version 1" in second.output
-    sent = requests_since(rehearsal_grafana, mark)
+    sent = requests_since(grafana_standin, mark)
     assert sent and {r["method"] for r in sent} == {"GET"}, writes(sent)
 
 
 def test_project_playbooks_load_the_real_dashboard_idempotently_and_tear_it_down(
-    rehearsal_grafana: RehearsalGrafana, api: httpx.Client
+    grafana_standin: GrafanaStandin, api: httpx.Client
 ) -> None:
-    """playbooks/dashboards.yml with the rehearsal inventory and files/dashboards/, then with state absent.
+    """playbooks/dashboards.yml with inventory/local and files/dashboards/, then with state absent.
 
     (playbooks/teardown.yml first looks for the chart's Grafana Service in a cluster; without one here,
     the same play's role is run with grafana_dashboards_state=absent.)
     """
-    env = {"MLMON_GRAFANA_ADMIN_PASSWORD": rehearsal_grafana.admin_password, "MLMON_GRAFANA_TOKEN": ""}
-    extra = {"mlmon_grafana_url": rehearsal_grafana.url}
+    env = {"MLMON_GRAFANA_ADMIN_PASSWORD": grafana_standin.admin_password, "MLMON_GRAFANA_TOKEN": ""}
+    extra = {"mlmon_grafana_url": grafana_standin.url}
 
     def play(playbook: str, **more: str) -> PlaybookRun:
         return run_playbook(
             playbook,
             "--tags",
             "grafana_dashboards",
-            inventory="inventory/rehearsal",
+            inventory="inventory/local",
             extra_vars={**extra, **more},
             env=env,
         )
@@ -246,11 +246,11 @@ def test_project_playbooks_load_the_real_dashboard_idempotently_and_tear_it_down
     variable = next(v for v in stored["dashboard"]["templating"]["list"] if v["name"] == "datasource")
     assert variable["current"] == {"text": "Prometheus", "value": "prometheus"}
 
-    mark = len(rehearsal_grafana.requests())
+    mark = len(grafana_standin.requests())
     second = play("playbooks/dashboards.yml")
     assert second.returncode == 0, second.tail()
     assert second.changed == 0, second.tail()
-    assert writes(requests_since(rehearsal_grafana, mark)) == []
+    assert writes(requests_since(grafana_standin, mark)) == []
 
     removed = play("playbooks/dashboards.yml", grafana_dashboards_state="absent")
     assert removed.returncode == 0, removed.tail()
@@ -260,17 +260,17 @@ def test_project_playbooks_load_the_real_dashboard_idempotently_and_tear_it_down
 
 
 def test_edited_dashboard_is_saved_as_the_next_version(
-    rehearsal_grafana: RehearsalGrafana, api: httpx.Client, dashboards: list[Path], tmp_path: Path
+    grafana_standin: GrafanaStandin, api: httpx.Client, dashboards: list[Path], tmp_path: Path
 ) -> None:
     """Only the edited dashboard is posted, with the commit message; Grafana's version goes from 1 to 2."""
     variables = as_admin(
-        rehearsal_grafana,
+        grafana_standin,
         dashboards,
         grafana_dashboards_commit_message="Retitled",
     )
     assert run_role(tmp_path, variables).returncode == 0
     edit(dashboards[0], rename_first_panel)
-    mark = len(rehearsal_grafana.requests())
+    mark = len(grafana_standin.requests())
 
     run = run_role(tmp_path, variables)
     assert run.returncode == 0, run.tail()
@@ -278,7 +278,7 @@ def test_edited_dashboard_is_saved_as_the_next_version(
     assert "mlmon-test-api: updated, version 2" in run.output
     assert "(changed: /panels/0/title)" in run.output
     assert "mlmon-test-handwritten: unchanged, version 1" in run.output
-    assert writes(requests_since(rehearsal_grafana, mark)) == [("POST", "/api/dashboards/db")]
+    assert writes(requests_since(grafana_standin, mark)) == [("POST", "/api/dashboards/db")]
     stored = api.get("/api/dashboards/uid/mlmon-test-api").json()["dashboard"]
     assert stored["version"] == 2
     assert stored["panels"][0]["title"] == "Requests per second"
@@ -287,54 +287,54 @@ def test_edited_dashboard_is_saved_as_the_next_version(
 
 
 def test_check_mode_reports_what_would_change_and_writes_nothing(
-    rehearsal_grafana: RehearsalGrafana, api: httpx.Client, dashboards: list[Path], tmp_path: Path
+    grafana_standin: GrafanaStandin, api: httpx.Client, dashboards: list[Path], tmp_path: Path
 ) -> None:
     """--check --diff on an empty Grafana and on an edited file: changes reported and shown, no write sent."""
-    variables = as_admin(rehearsal_grafana, dashboards)
+    variables = as_admin(grafana_standin, dashboards)
     empty = run_role(tmp_path, variables, "--check")
     assert empty.returncode == 0, empty.tail()
     assert empty.changed == 2, empty.tail()
     assert "mlmon-test-api: created" in empty.output
-    assert writes(rehearsal_grafana.requests()) == []
+    assert writes(grafana_standin.requests()) == []
 
     assert run_role(tmp_path, variables).returncode == 0
     edit(dashboards[0], rename_first_panel)
-    mark = len(rehearsal_grafana.requests())
+    mark = len(grafana_standin.requests())
     run = run_role(tmp_path, variables, "--check", "--diff")
     assert run.returncode == 0, run.tail()
     assert run.changed == 1, run.tail()
     diff = [line.replace(" ", "") for line in run.output.splitlines() if line.startswith(("-", "+"))]
     assert diff == ["---before", "+++after", "-title:Requestrate", "+title:Requestspersecond"], run.tail(100)
-    assert writes(requests_since(rehearsal_grafana, mark)) == []
+    assert writes(requests_since(grafana_standin, mark)) == []
     stored = api.get("/api/dashboards/uid/mlmon-test-api").json()["dashboard"]
     assert (stored["version"], stored["panels"][0]["title"]) == (1, "Request rate")
 
 
 def test_wrong_password_fails_naming_where_the_password_comes_from(
-    rehearsal_grafana: RehearsalGrafana, dashboards: list[Path], tmp_path: Path
+    grafana_standin: GrafanaStandin, dashboards: list[Path], tmp_path: Path
 ) -> None:
     """One refused login, then a failure that names the variables and the environment variable to fix."""
     wrong = "not-the-admin-password-7c1d"
-    run = run_role(tmp_path, settings(rehearsal_grafana.url, wrong, dashboards))
+    run = run_role(tmp_path, settings(grafana_standin.url, wrong, dashboards))
     assert run.returncode != 0
     assert "refused the credentials (HTTP 401: Invalid username or password)" in run.output
     for named in ("grafana_dashboards_password", "mlmon_grafana_admin_password", "MLMON_GRAFANA_ADMIN_PASSWORD"):
         assert named in run.output
     assert wrong not in run.output
-    sent = rehearsal_grafana.requests()
+    sent = grafana_standin.requests()
     assert [r["status"] for r in sent if r["path"] != "/api/health"] == [401]
     assert writes(sent) == []
 
 
 def test_missing_credentials_fail_before_any_request(
-    rehearsal_grafana: RehearsalGrafana, dashboards: list[Path], tmp_path: Path
+    grafana_standin: GrafanaStandin, dashboards: list[Path], tmp_path: Path
 ) -> None:
     """No password and no token: preflight names both and the inventory's sources; Grafana is never called."""
-    run = run_role(tmp_path, settings(rehearsal_grafana.url, "", dashboards))
+    run = run_role(tmp_path, settings(grafana_standin.url, "", dashboards))
     assert run.returncode != 0
     for named in ("grafana_dashboards_password", "grafana_dashboards_token", "MLMON_GRAFANA_ADMIN_PASSWORD"):
         assert named in run.output
-    assert rehearsal_grafana.requests() == []
+    assert grafana_standin.requests() == []
 
 
 def test_nothing_listening_fails_after_the_retries_naming_the_url(dashboards: list[Path], tmp_path: Path) -> None:
@@ -375,7 +375,7 @@ def test_role_waits_for_grafana_to_become_healthy(dashboards: list[Path], tmp_pa
 
 
 def test_malformed_json_fails_naming_the_file_before_any_request(
-    rehearsal_grafana: RehearsalGrafana, dashboards: list[Path], tmp_path: Path
+    grafana_standin: GrafanaStandin, dashboards: list[Path], tmp_path: Path
 ) -> None:
     """Preflight parses every file; the file and the parser's line and column are in the failure."""
     broken = dashboards[1]
@@ -383,11 +383,11 @@ def test_malformed_json_fails_naming_the_file_before_any_request(
     broken.write_text(text.replace('"tags": [],', '"tags": [,],'))
     with pytest.raises(json.JSONDecodeError) as parsed:
         json.loads(broken.read_text())
-    run = run_role(tmp_path, as_admin(rehearsal_grafana, dashboards))
+    run = run_role(tmp_path, as_admin(grafana_standin, dashboards))
     assert run.returncode != 0
     assert f"(item={broken})" in run.output
     assert f"{parsed.value.msg}: line {parsed.value.lineno} column {parsed.value.colno}" in run.output
-    assert rehearsal_grafana.requests() == []
+    assert grafana_standin.requests() == []
 
 
 @pytest.mark.parametrize(
@@ -399,7 +399,7 @@ def test_malformed_json_fails_naming_the_file_before_any_request(
     ids=["no-uid", "invalid-uid"],
 )
 def test_dashboard_without_a_usable_uid_is_refused_before_any_request(
-    rehearsal_grafana: RehearsalGrafana,
+    grafana_standin: GrafanaStandin,
     dashboards: list[Path],
     tmp_path: Path,
     change: Callable[[dict[str, Any]], None],
@@ -407,48 +407,48 @@ def test_dashboard_without_a_usable_uid_is_refused_before_any_request(
 ) -> None:
     """Grafana would generate a uid the role could never find again, so preflight refuses the file."""
     edit(dashboards[0], change)
-    run = run_role(tmp_path, as_admin(rehearsal_grafana, dashboards))
+    run = run_role(tmp_path, as_admin(grafana_standin, dashboards))
     assert run.returncode != 0
     assert f"Dashboard file {dashboards[0]} {message}" in run.output
-    assert rehearsal_grafana.requests() == []
+    assert grafana_standin.requests() == []
 
 
 def test_missing_file_and_shared_uid_are_refused_before_any_request(
-    rehearsal_grafana: RehearsalGrafana, dashboards: list[Path], tmp_path: Path
+    grafana_standin: GrafanaStandin, dashboards: list[Path], tmp_path: Path
 ) -> None:
     """A listed file that does not exist, or two files with one uid, stop the role in preflight."""
     missing = dashboards[0].parent / "missing.json"
-    run = run_role(tmp_path, as_admin(rehearsal_grafana, [*dashboards, missing]))
+    run = run_role(tmp_path, as_admin(grafana_standin, [*dashboards, missing]))
     assert run.returncode != 0
     assert f"Dashboard file {missing} (in grafana_dashboards_files) does not exist" in run.output
 
     edit(dashboards[1], lambda model: model.update(uid="mlmon-test-api"))
-    run = run_role(tmp_path, as_admin(rehearsal_grafana, dashboards))
+    run = run_role(tmp_path, as_admin(grafana_standin, dashboards))
     assert run.returncode != 0
     assert "share a dashboard uid" in run.output
-    assert rehearsal_grafana.requests() == []
+    assert grafana_standin.requests() == []
 
 
 def test_unknown_datasource_name_fails_naming_the_variable(
-    rehearsal_grafana: RehearsalGrafana, dashboards: list[Path], tmp_path: Path
+    grafana_standin: GrafanaStandin, dashboards: list[Path], tmp_path: Path
 ) -> None:
     """The datasource is looked up by name before anything is written."""
-    variables = as_admin(rehearsal_grafana, dashboards, grafana_dashboards_datasource_name="Thanos")
+    variables = as_admin(grafana_standin, dashboards, grafana_dashboards_datasource_name="Thanos")
     run = run_role(tmp_path, variables)
     assert run.returncode != 0
     assert 'has no datasource named "Thanos" (grafana_dashboards_datasource_name)' in run.output
-    assert writes(rehearsal_grafana.requests()) == []
+    assert writes(grafana_standin.requests()) == []
 
 
 def test_save_that_races_another_edit_is_refused_and_overwrite_saves_over_it(
-    rehearsal_grafana: RehearsalGrafana, api: httpx.Client, dashboards: list[Path], tmp_path: Path
+    grafana_standin: GrafanaStandin, api: httpx.Client, dashboards: list[Path], tmp_path: Path
 ) -> None:
     """412 version-mismatch comes back with Grafana's message and the advice; overwrite: true wins the race."""
-    assert run_role(tmp_path, as_admin(rehearsal_grafana, dashboards)).returncode == 0
+    assert run_role(tmp_path, as_admin(grafana_standin, dashboards)).returncode == 0
     edit(dashboards[0], rename_first_panel)
 
-    with SaveProxy(rehearsal_grafana.url, edit_in_between(api)).running() as proxy:
-        refused = run_role(tmp_path, settings(proxy.url, rehearsal_grafana.admin_password, dashboards))
+    with SaveProxy(grafana_standin.url, edit_in_between(api)).running() as proxy:
+        refused = run_role(tmp_path, settings(proxy.url, grafana_standin.admin_password, dashboards))
         assert refused.returncode != 0
         assert (
             "Grafana answered 412 (version-mismatch): The dashboard has been changed by someone else" in refused.output
@@ -459,7 +459,7 @@ def test_save_that_races_another_edit_is_refused_and_overwrite_saves_over_it(
 
         forced = run_role(
             tmp_path,
-            settings(proxy.url, rehearsal_grafana.admin_password, dashboards, grafana_dashboards_overwrite=True),
+            settings(proxy.url, grafana_standin.admin_password, dashboards, grafana_dashboards_overwrite=True),
         )
     assert forced.returncode == 0, forced.tail()
     assert "mlmon-test-api: updated, version 4" in forced.output
@@ -469,7 +469,7 @@ def test_save_that_races_another_edit_is_refused_and_overwrite_saves_over_it(
 
 
 def test_title_taken_in_an_older_grafana_is_reported_with_what_to_do(
-    rehearsal_grafana: RehearsalGrafana, api: httpx.Client, dashboards: list[Path], tmp_path: Path
+    grafana_standin: GrafanaStandin, api: httpx.Client, dashboards: list[Path], tmp_path: Path
 ) -> None:
     """412 name-exists (Grafana before 11.3, added by the proxy) names the conflict; removing it lets the role in."""
     api.post("/api/folders", json={"uid": FOLDER_UID, "title": "mlmon tests"}).raise_for_status()
@@ -477,8 +477,8 @@ def test_title_taken_in_an_older_grafana_is_reported_with_what_to_do(
     squatter = {"uid": "same-title-other-uid", "title": title}
     api.post("/api/dashboards/db", json={"dashboard": squatter, "folderUid": FOLDER_UID}).raise_for_status()
 
-    with SaveProxy(rehearsal_grafana.url, unique_titles(api)).running() as proxy:
-        variables = settings(proxy.url, rehearsal_grafana.admin_password, dashboards)
+    with SaveProxy(grafana_standin.url, unique_titles(api)).running() as proxy:
+        variables = settings(proxy.url, grafana_standin.admin_password, dashboards)
         refused = run_role(tmp_path, variables)
         assert refused.returncode != 0
         assert f"Grafana answered 412 (name-exists): {NAME_EXISTS}" in refused.output
@@ -491,37 +491,37 @@ def test_title_taken_in_an_older_grafana_is_reported_with_what_to_do(
 
 
 def test_state_absent_deletes_the_dashboards_and_the_folder(
-    rehearsal_grafana: RehearsalGrafana, api: httpx.Client, dashboards: list[Path], tmp_path: Path
+    grafana_standin: GrafanaStandin, api: httpx.Client, dashboards: list[Path], tmp_path: Path
 ) -> None:
     """absent removes what the role created; a second absent run has nothing to do and writes nothing."""
-    assert run_role(tmp_path, as_admin(rehearsal_grafana, dashboards)).returncode == 0
-    absent = as_admin(rehearsal_grafana, dashboards, grafana_dashboards_state="absent")
-    mark = len(rehearsal_grafana.requests())
+    assert run_role(tmp_path, as_admin(grafana_standin, dashboards)).returncode == 0
+    absent = as_admin(grafana_standin, dashboards, grafana_dashboards_state="absent")
+    mark = len(grafana_standin.requests())
     run = run_role(tmp_path, absent)
     assert run.returncode == 0, run.tail()
     assert run.changed == 2, run.tail()
-    assert sorted(writes(requests_since(rehearsal_grafana, mark))) == [
+    assert sorted(writes(requests_since(grafana_standin, mark))) == [
         ("DELETE", "/api/dashboards/uid/mlmon-test-api"),
         ("DELETE", "/api/dashboards/uid/mlmon-test-handwritten"),
         ("DELETE", f"/api/folders/{FOLDER_UID}"),
     ]
     assert api.get(f"/api/folders/{FOLDER_UID}").status_code == 404
 
-    mark = len(rehearsal_grafana.requests())
+    mark = len(grafana_standin.requests())
     again = run_role(tmp_path, absent)
     assert again.returncode == 0, again.tail()
     assert again.changed == 0, again.tail()
-    assert writes(requests_since(rehearsal_grafana, mark)) == []
+    assert writes(requests_since(grafana_standin, mark)) == []
 
 
 def test_state_absent_keeps_a_folder_that_holds_other_dashboards(
-    rehearsal_grafana: RehearsalGrafana, api: httpx.Client, dashboards: list[Path], tmp_path: Path
+    grafana_standin: GrafanaStandin, api: httpx.Client, dashboards: list[Path], tmp_path: Path
 ) -> None:
     """The role deletes its own dashboards, then refuses to delete a dashboard it did not load with the folder."""
-    assert run_role(tmp_path, as_admin(rehearsal_grafana, dashboards)).returncode == 0
+    assert run_role(tmp_path, as_admin(grafana_standin, dashboards)).returncode == 0
     theirs = {"uid": "theirs", "title": "Their dashboard"}
     api.post("/api/dashboards/db", json={"dashboard": theirs, "folderUid": FOLDER_UID}).raise_for_status()
-    absent = as_admin(rehearsal_grafana, dashboards, grafana_dashboards_state="absent")
+    absent = as_admin(grafana_standin, dashboards, grafana_dashboards_state="absent")
     run = run_role(tmp_path, absent)
     assert run.returncode != 0
     assert "still holds 1 dashboard(s) or folder(s): Their dashboard (theirs)" in run.output
@@ -530,35 +530,35 @@ def test_state_absent_keeps_a_folder_that_holds_other_dashboards(
 
 
 def test_service_account_token_is_used_instead_of_the_password(
-    rehearsal_grafana: RehearsalGrafana, api: httpx.Client, dashboards: list[Path], tmp_path: Path
+    grafana_standin: GrafanaStandin, api: httpx.Client, dashboards: list[Path], tmp_path: Path
 ) -> None:
     """With grafana_dashboards_token every API request is made as the service account; a Viewer's is refused."""
     editor = service_account_token(api, "mlmon-loader", "Editor")
-    mark = len(rehearsal_grafana.requests())
-    run = run_role(tmp_path, settings(rehearsal_grafana.url, "", dashboards, grafana_dashboards_token=editor))
+    mark = len(grafana_standin.requests())
+    run = run_role(tmp_path, settings(grafana_standin.url, "", dashboards, grafana_dashboards_token=editor))
     assert run.returncode == 0, run.tail()
     assert run.changed == 2, run.tail()
-    users = {r["user"] for r in requests_since(rehearsal_grafana, mark) if r["path"] != "/api/health"}
+    users = {r["user"] for r in requests_since(grafana_standin, mark) if r["path"] != "/api/health"}
     assert users == {"sa-1-mlmon-loader"}
 
     viewer = service_account_token(api, "mlmon-viewer", "Viewer")
     edit(dashboards[0], rename_first_panel)
-    denied = run_role(tmp_path, settings(rehearsal_grafana.url, "", dashboards, grafana_dashboards_token=viewer))
+    denied = run_role(tmp_path, settings(grafana_standin.url, "", dashboards, grafana_dashboards_token=viewer))
     assert denied.returncode != 0
     assert "Grafana answered 403" in denied.output
     assert "it needs the Editor or Admin role" in denied.output
 
 
 def test_verbose_runs_never_show_the_credentials(
-    rehearsal_grafana: RehearsalGrafana, api: httpx.Client, dashboards: list[Path], tmp_path: Path
+    grafana_standin: GrafanaStandin, api: httpx.Client, dashboards: list[Path], tmp_path: Path
 ) -> None:
     """-vvv output of a creating run, a failing run and a token run holds no password, token or auth header."""
-    password = rehearsal_grafana.admin_password
+    password = grafana_standin.admin_password
     token = service_account_token(api, "mlmon-verbose", "Editor")
     runs = [
-        run_role(tmp_path, settings(rehearsal_grafana.url, password, dashboards), "-vvv"),
-        run_role(tmp_path, settings(rehearsal_grafana.url, "wrong-password-3f9a", dashboards), "-vvv"),
-        run_role(tmp_path, settings(rehearsal_grafana.url, "", dashboards, grafana_dashboards_token=token), "-vvv"),
+        run_role(tmp_path, settings(grafana_standin.url, password, dashboards), "-vvv"),
+        run_role(tmp_path, settings(grafana_standin.url, "wrong-password-3f9a", dashboards), "-vvv"),
+        run_role(tmp_path, settings(grafana_standin.url, "", dashboards, grafana_dashboards_token=token), "-vvv"),
     ]
     assert [run.returncode == 0 for run in runs] == [True, False, True]
     secrets = [

@@ -10,7 +10,11 @@ import pytest
 
 from tests.playbook_runner import run_playbook
 
-NO_CLUSTER = {"MLMON_REHEARSAL_DIR": "/nonexistent/mlmon-no-cluster", "MLMON_GRAFANA_ADMIN_PASSWORD": "preflight-pw-1"}
+NO_CLUSTER = {"MLMON_GRAFANA_ADMIN_PASSWORD": "preflight-pw-1"}
+# inventory/local's settings for a cluster that exists already (no kind_cluster play), its kubeconfig pointed at
+# nothing.
+INVENTORY = "tests/ansible/data/existing-cluster/hosts.yml"
+NOWHERE = {"mlmon_kubeconfig": "/nonexistent/mlmon-no-cluster/kubeconfig"}
 
 
 def _run(tags: str, extra_vars: dict | None = None, env: dict | None = None):
@@ -18,8 +22,8 @@ def _run(tags: str, extra_vars: dict | None = None, env: dict | None = None):
         "site.yml",
         "--tags",
         tags,
-        inventory="inventory/rehearsal",
-        extra_vars=extra_vars,
+        inventory=INVENTORY,
+        extra_vars={**NOWHERE, **(extra_vars or {})},
         env={**NO_CLUSTER, **(env or {})},
     )
 
@@ -66,8 +70,8 @@ def test_password_is_not_printed_when_preflight_fails_verbosely() -> None:
         "--tags",
         "prometheus_stack",
         "-vvv",
-        inventory="inventory/rehearsal",
-        extra_vars={"prometheus_stack_retention": "bad"},
+        inventory=INVENTORY,
+        extra_vars={**NOWHERE, "prometheus_stack_retention": "bad"},
         env={**NO_CLUSTER, "MLMON_GRAFANA_ADMIN_PASSWORD": secret},
     )
     assert run.returncode != 0
@@ -84,7 +88,8 @@ def test_password_is_not_printed_when_preflight_fails_verbosely() -> None:
 )
 def test_values_given_as_key_value_strings_are_checked_as_numbers(tags: str, key_value: str, named: str) -> None:
     """`-e name=value` hands the roles strings; preflight still compares them as numbers and names the variable."""
-    run = run_playbook("site.yml", "--tags", tags, "-e", key_value, inventory="inventory/rehearsal", env=NO_CLUSTER)
+    run = run_playbook("site.yml", "--tags", tags, "-e", key_value, inventory=INVENTORY, extra_vars=NOWHERE,
+                       env=NO_CLUSTER)
     assert run.returncode != 0, run.tail()
     assert named in run.output, run.tail()
     assert "Error rendering expression" not in run.output, run.tail()

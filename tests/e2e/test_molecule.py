@@ -1,6 +1,6 @@
 """`molecule test -s <role>` for every role scenario, exactly as the README tells users to run it.
 
-Column: kind (MLMON_CLUSTER=kind: molecule's create step creates the kind cluster as site.yml does and
+Column: kind (molecule's create step creates the kind cluster as site.yml does and
 destroy deletes it; where no Docker engine answers, kind's podman provider with the images `make
 images` built, MLMON_IMAGES=offline). The full sequence: destroy, syntax, create, prepare, converge,
 idempotence, verify, destroy.
@@ -24,7 +24,6 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 def molecule(*args: str) -> subprocess.CompletedProcess[str]:
     env = playbook_env(
         {
-            "MLMON_CLUSTER": "kind",
             "MLMON_IMAGES": "registry" if ENGINE == "docker" else "offline",
             "MLMON_GRAFANA_ADMIN_PASSWORD": "mol-" + secrets.token_hex(8),
         }

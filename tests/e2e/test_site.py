@@ -16,10 +16,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
-from tests.e2e.chain import PredictLoad
 from tests.e2e.kind import CLUSTER, KindChain, kind, kind_chain, role_writes
-from tests.playbook_runner import PlaybookRun
+from tests.e2e.load import PredictLoad
+from tests.playbook_runner import BIN, REPO, PlaybookRun
 
 pytestmark = pytest.mark.timeout(1800)
 
@@ -33,6 +34,19 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KindChain]:
 @pytest.fixture(scope="module")
 def first_run(chain: KindChain) -> PlaybookRun:
     return chain.play()
+
+
+def test_service_monitor_on_a_bare_cluster_names_the_missing_crds_and_writes_nothing(chain: KindChain) -> None:
+    """Before anything is installed: the kind cluster alone, then service_monitor with a short CRD wait."""
+    created = chain.play("site.yml", "--tags", "kind_cluster")
+    assert created.returncode == 0, created.tail()
+    before = len(chain.audit())
+    run = chain.play("site.yml", "--tags", "service_monitor", extra_vars={"service_monitor_crd_timeout": 4})
+    assert run.returncode != 0, run.tail()
+    assert "servicemonitors.monitoring.coreos.com, prometheusrules.monitoring.coreos.com" in run.output, run.tail()
+    assert "are not installed or not Established after 4 s" in run.output, run.tail()
+    assert "--tags prometheus_stack" in run.output
+    assert role_writes(chain.audit()[before:]) == []
 
 
 def test_first_run_creates_a_real_node_and_verify_prints_the_urls(chain: KindChain, first_run: PlaybookRun) -> None:
@@ -117,6 +131,59 @@ def test_unpullable_image_fails_with_the_pod_reason_rolls_back_and_keeps_serving
     deployment = json.loads(chain.kubectl("-n", "house-price", "get", "deployment", "model", "-o", "json"))
     assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == image
     assert deployment["status"]["readyReplicas"] == deployment["spec"]["replicas"]
+
+
+def test_a_cluster_that_refuses_the_credentials_ends_the_crd_wait_at_once_with_its_reason(
+    chain: KindChain, first_run: PlaybookRun, tmp_path: Path
+) -> None:
+    """The same cluster through a kubeconfig whose user is a token it does not know: every call is 401."""
+    config = yaml.safe_load(chain.kubeconfig.read_text())
+    for user in config["users"]:
+        user["user"] = {"token": "not-a-token-of-this-cluster"}
+    wrong = tmp_path / "wrong-token.yaml"
+    wrong.write_text(yaml.safe_dump(config))
+    variables = {"mlmon_kubeconfig": str(wrong), "service_monitor_crd_timeout": 120}
+    run = chain.play("site.yml", "--tags", "service_monitor", extra_vars=variables)
+    assert run.returncode != 0, run.tail()
+    assert "Could not list the CustomResourceDefinitions" in run.output, run.tail()
+    assert "Unauthorized" in run.output or "401" in run.output, run.tail()
+    assert "RETRYING" not in run.output, "a refused call must not be retried for the whole timeout"
+
+
+def test_stand_in_chart_custom_resources_pass_the_real_crds_strictly(
+    chain: KindChain, first_run: PlaybookRun, tmp_path: Path
+) -> None:
+    """testbed/charts' CRs, every component on, against prometheus-operator's real CRDs: no unknown field."""
+    rendered = subprocess.run(
+        [str(BIN / "helm"), "template", "prom", str(REPO / "testbed/charts/kube-prometheus-stack"), "-n", "monitoring"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    custom = [doc for doc in yaml.safe_load_all(rendered) if doc and doc["apiVersion"].startswith("monitoring.coreos")]
+    assert {doc["kind"] for doc in custom} == {"Prometheus", "Alertmanager", "ServiceMonitor", "PrometheusRule"}
+    manifest = tmp_path / "custom.yaml"
+    manifest.write_text(yaml.safe_dump_all(custom))
+    applied = chain.kubectl("apply", "--dry-run=server", "--validate=strict", "-n", "monitoring", "-f", str(manifest))
+    assert applied.count("(server dry run)") == len(custom), applied
+
+
+def test_the_chapters_numeric_service_monitor_port_is_refused_by_the_real_crd(
+    chain: KindChain, first_run: PlaybookRun, tmp_path: Path
+) -> None:
+    """The chapter's `port: 8000`: the real CRD wants the Service port's name, a string."""
+    monitor = {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": {"name": "chapter", "namespace": "house-price"},
+        "spec": {"selector": {"matchLabels": {"app": "model"}}, "endpoints": [{"port": 8000, "path": "/metrics"}]},
+    }
+    manifest = tmp_path / "chapter.yaml"
+    manifest.write_text(yaml.safe_dump(monitor))
+    with pytest.raises(subprocess.CalledProcessError) as refused:
+        chain.kubectl("apply", "--dry-run=server", "-f", str(manifest))
+    assert "spec.endpoints[0].port" in refused.value.stderr, refused.value.stderr
+    assert "string" in refused.value.stderr, refused.value.stderr
 
 
 def test_grafana_unreachable_fails_after_bounded_retries_naming_the_url(
