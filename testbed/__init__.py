@@ -1,1 +1,1 @@
-"""The project's stand-ins for what cannot be had here: the kube-prometheus-stack chart and Grafana's HTTP API (README.md)."""
+"""The project's stand-ins for what cannot be had here (see README.md): the chart and Grafana's HTTP API."""
