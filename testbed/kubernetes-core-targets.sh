@@ -54,13 +54,20 @@ sed -i 's/imagePullPolicy: Always/imagePullPolicy: IfNotPresent/' "$targets/k8s_
 sed -i 's/^\(        image: \(nginx\|alpine\)\)$/\1\n        imagePullPolicy: IfNotPresent/' \
   "$targets/k8s_delete/files/deployments.yaml"
 
+# As ansible-test sets it up: the cluster's kubeconfig as the default ~/.kube/config (k8s_info's
+# api-server-caching tasks remove and restore it), in a home of its own.
+export HOME=$work/home
+mkdir -p "$HOME/.kube"
+cp "$KUBECONFIG" "$HOME/.kube/config"
+unset KUBECONFIG
+
 status=0
 for target in "${TARGETS[@]}"; do
   # The targets call the modules by short name, as ansible-test runs them inside the collection.
   sed -i 's/^- connection: local$/- connection: local\n  collections: [kubernetes.core]/' "$targets/$target/playbook.yaml"
   start=$SECONDS
   if (cd "$targets/$target" && PATH=$BIN:$PATH ANSIBLE_ROLES_PATH=.. ANSIBLE_CALLBACKS_ENABLED=profile_tasks \
-      "$BIN/ansible-playbook" -i localhost, playbook.yaml) >"$work/$target.log" 2>&1; then
+      "$BIN/ansible-playbook" -i localhost, -e "ansible_python_interpreter=$BIN/python" playbook.yaml) >"$work/$target.log" 2>&1; then
     result=passed
   else
     result=FAILED

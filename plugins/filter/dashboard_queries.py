@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from ansible.errors import AnsibleFilterError
+
 DOCUMENTATION = r"""
 name: dashboard_queries
 short_description: List a Grafana dashboard's PromQL queries with template variables resolved
@@ -50,7 +52,7 @@ _value:
 VARIABLE = re.compile(r"\$\{(?P<braced>\w+)(?::\w+)?\}|\[\[(?P<bracketed>\w+)\]\]|\$(?P<plain>\w+)")
 
 
-class UnresolvedVariableError(ValueError):
+class UnresolvedVariableError(AnsibleFilterError):
     """A query uses a template variable the caller gave no value for."""
 
 

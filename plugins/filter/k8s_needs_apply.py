@@ -19,6 +19,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ansible.errors import AnsibleFilterError
+
 DOCUMENTATION = r"""
 name: k8s_needs_apply
 short_description: Tell whether applying a Kubernetes manifest would change the live object
@@ -74,7 +76,7 @@ def k8s_needs_apply(live: Any, manifest: Mapping[str, Any]) -> bool:
     """Whether applying ``manifest`` would change ``live`` (an object, or k8s_info's resources list)."""
     if isinstance(live, Sequence) and not isinstance(live, str | Mapping):
         if len(live) > 1:
-            raise ValueError("k8s_needs_apply compares one object; k8s_info returned several")
+            raise AnsibleFilterError("k8s_needs_apply compares one object; k8s_info returned several")
         live = live[0] if live else None
     if not live:
         return True

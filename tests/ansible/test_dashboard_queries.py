@@ -6,8 +6,9 @@ Column: real (pure function of the filter plugin the verify role uses).
 from __future__ import annotations
 
 import pytest
+from ansible.errors import AnsibleFilterError
 
-from plugins.filter.dashboard_queries import UnresolvedVariableError, dashboard_queries
+from plugins.filter.dashboard_queries import dashboard_queries
 
 DASHBOARD = {
     "title": "ML",
@@ -47,5 +48,5 @@ def test_collects_nested_panels_skips_hidden_targets_and_resolves_every_variable
 
 
 def test_a_variable_without_a_value_is_an_error_naming_panel_and_variable() -> None:
-    with pytest.raises(UnresolvedVariableError, match=r"panel 'Rate' target A: no value for template variable \$job"):
+    with pytest.raises(AnsibleFilterError, match=r"panel 'Rate' target A: no value for template variable \$job"):
         dashboard_queries(DASHBOARD, {"namespace": "house-price", "__rate_interval": "1m"})

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from ansible.errors import AnsibleFilterError
 
 from plugins.filter.k8s_needs_apply import LAST_APPLIED, k8s_needs_apply
 
@@ -81,5 +82,5 @@ def test_booleans_never_equal_numbers() -> None:
 
 
 def test_several_objects_are_refused() -> None:
-    with pytest.raises(ValueError, match="one object"):
+    with pytest.raises(AnsibleFilterError, match="one object"):
         k8s_needs_apply([live(MANIFEST), live(MANIFEST)], MANIFEST)
