@@ -30,6 +30,21 @@ options:
     description: Verify the TLS certificate of an https O(url).
     type: bool
     default: true
+  ca_path:
+    description: PEM file of the certificate authorities that sign Grafana's certificate, in place of the system's.
+    type: path
+  client_cert:
+    description:
+      - PEM file of a client certificate, for a Grafana (or a proxy in front of it) that asks for one.
+      - It may hold the private key too; else give O(client_key).
+    type: path
+  client_key:
+    description: PEM file of the private key of O(client_cert).
+    type: path
+  use_proxy:
+    description: Use the proxy the environment names (C(https_proxy), C(http_proxy), C(no_proxy)).
+    type: bool
+    default: true
   timeout:
     description: Seconds to wait for each answer.
     type: int

@@ -16,22 +16,31 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import quote
 
 from ansible.module_utils.common.text.converters import to_text
-from ansible.module_utils.urls import open_url
+from ansible.module_utils.urls import open_url, url_argument_spec
 
 NO_ANSWER = -1
 USER_AGENT = "mlmon.monitoring-grafana"
 
 
+# Options of url_argument_spec() that do not apply to Grafana's API: nothing is cached (force), the
+# credentials always go with the first request (force_basic_auth), Grafana authenticates by password or
+# token (use_gssapi), and the modules name themselves to Grafana (http_agent, USER_AGENT).
+_NOT_FOR_GRAFANA = ("force", "force_basic_auth", "use_gssapi", "http_agent")
+
+
 def grafana_argument_spec() -> dict[str, dict[str, Any]]:
-    """The connection options every Grafana module takes."""
-    return {
-        "url": {"type": "str", "required": True},
-        "url_username": {"type": "str", "default": "admin"},
-        "url_password": {"type": "str", "no_log": True},
-        "token": {"type": "str", "no_log": True},
-        "validate_certs": {"type": "bool", "default": True},
-        "timeout": {"type": "int", "default": 30},
-    }
+    """The connection options every Grafana module takes: Ansible's own URL options, plus a token."""
+    spec = {name: dict(option) for name, option in url_argument_spec().items() if name not in _NOT_FOR_GRAFANA}
+    spec["url"]["required"] = True
+    spec["url_username"]["default"] = "admin"
+    spec.update(
+        {
+            "token": {"type": "str", "no_log": True},
+            "ca_path": {"type": "path"},
+            "timeout": {"type": "int", "default": 30},
+        }
+    )
+    return spec
 
 
 GRAFANA_MUTUALLY_EXCLUSIVE = [("url_password", "token")]
@@ -87,10 +96,16 @@ class GrafanaClient:
         password: str | None = None,
         token: str | None = None,
         validate_certs: bool = True,
+        ca_path: str | None = None,
+        client_cert: str | None = None,
+        client_key: str | None = None,
+        use_proxy: bool = True,
         timeout: int = 30,
     ) -> None:
         self.base_url = url.rstrip("/")
         self.validate_certs = validate_certs
+        self.tls = {"ca_path": ca_path, "client_cert": client_cert, "client_key": client_key}
+        self.use_proxy = use_proxy
         self.timeout = timeout
         if token:
             self._authorization = f"Bearer {token}"
@@ -110,6 +125,10 @@ class GrafanaClient:
             password=params["url_password"],
             token=params["token"],
             validate_certs=params["validate_certs"],
+            ca_path=params["ca_path"],
+            client_cert=params["client_cert"],
+            client_key=params["client_key"],
+            use_proxy=params["use_proxy"],
             timeout=params["timeout"],
         )
 
@@ -153,7 +172,9 @@ class GrafanaClient:
                 headers=headers,
                 method=method,
                 validate_certs=self.validate_certs,
+                use_proxy=self.use_proxy,
                 timeout=self.timeout,
+                **self.tls,
                 http_agent=USER_AGENT,
                 use_netrc=False,
                 follow_redirects="none",
