@@ -18,6 +18,7 @@ import httpx
 import pytest
 import yaml
 
+from tests.ansible.test_tags import readme_tags
 from tests.e2e.kind import CLUSTER, KindChain, kind, kind_chain, role_writes
 from tests.e2e.load import PredictLoad
 from tests.playbook_runner import BIN, REPO, PlaybookRun
@@ -73,6 +74,21 @@ def test_second_run_changes_nothing_and_writes_nothing(chain: KindChain, first_r
     # The API server's audit log holds every write; the cluster's own controllers keep renewing
     # leases and writing status, the roles' clients must have sent none.
     assert role_writes(chain.audit()[before:]) == [], "a rerun with the same inventory must not write to the cluster"
+
+
+SUB_TAGS = [tag for role, tags in readme_tags().items() for tag in tags if tag != role]
+
+
+@pytest.mark.parametrize("tag", SUB_TAGS)
+def test_every_tag_of_the_readme_works_alone(chain: KindChain, first_run: PlaybookRun, tag: str) -> None:
+    """Each tag of the README's table on the converged cluster: it runs, changes nothing and writes nothing."""
+    before = len(chain.audit())
+    run = chain.play("site.yml", "--tags", tag)
+    assert run.returncode == 0, run.tail(40)
+    assert run.changed == 0, run.tail(60)
+    assert role_writes(chain.audit()[before:]) == []
+    if tag.startswith("verify_"):
+        assert "http://127.0.0.1:30100/docs" in run.output
 
 
 def test_tags_model_deployment_runs_only_that_role(chain: KindChain, first_run: PlaybookRun) -> None:
