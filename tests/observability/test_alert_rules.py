@@ -1,6 +1,8 @@
-"""Alert and recording rules: promtool checks and unit tests, the PrometheusRule rendering, and the
-runbook links (real: /usr/bin/promtool, and /usr/bin/prometheus loading the rules)."""
+"""Alert and recording rules: promtool checks and unit tests, the PrometheusRule the service_monitor role
+renders from them, and the runbook links (real: /usr/bin/promtool, /usr/bin/prometheus loading the rules,
+ansible-playbook rendering the role's template)."""
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -9,13 +11,15 @@ from typing import Any
 import pytest
 import yaml
 
-from files.alerts import render
 from tests.app.appserver import REPO_ROOT
 from tests.observability.conftest import Stack, requires_prometheus
 from tests.observability.promserver import PROMTOOL
+from tests.playbook_runner import run_playbook
 
 ALERTS_DIR = REPO_ROOT / "files" / "alerts"
 RULES_FILE = ALERTS_DIR / "rules.yml"
+# The recording rule the service_monitor role sets from service_monitor_latency_p95_threshold_seconds.
+THRESHOLD_RECORD = "mlmon:http_latency_p95_threshold:seconds"
 UNIT_TESTS = sorted((ALERTS_DIR / "tests").glob("*.yml"))
 RUNBOOKS = REPO_ROOT / "docs" / "runbooks.md"
 
@@ -26,11 +30,15 @@ def promtool(*arguments: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProc
     return subprocess.run([PROMTOOL, *arguments], cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
 
 
+def load_rules() -> dict[str, Any]:
+    return yaml.safe_load(RULES_FILE.read_text())
+
+
 def alerts(rules: dict[str, Any]) -> list[dict[str, Any]]:
     return [rule for group in rules["groups"] for rule in group["rules"] if "alert" in rule]
 
 
-ALERTS = alerts(render.load_rules())
+ALERTS = alerts(load_rules())
 ALERT_NAMES = [alert["alert"] for alert in ALERTS]
 
 
@@ -98,7 +106,7 @@ def run_unit_tests_against(
 @pytest.mark.parametrize("broken_expr", ["vector(1)", "vector(1) == 0"], ids=["always", "never"])
 @pytest.mark.parametrize("name", ALERT_NAMES)
 def test_breaking_an_alert_expression_fails_the_unit_tests(name: str, broken_expr: str, tmp_path: Path) -> None:
-    rules = render.load_rules()
+    rules = load_rules()
     [alert] = [rule for rule in alerts(rules) if rule["alert"] == name]
     alert["expr"] = broken_expr
     tested = run_unit_tests_against(rules, tmp_path, unit_tests_of(name))
@@ -106,24 +114,27 @@ def test_breaking_an_alert_expression_fails_the_unit_tests(name: str, broken_exp
     assert name in tested.stdout + tested.stderr
 
 
-def test_committed_manifest_is_the_default_rendering() -> None:
-    assert (ALERTS_DIR / "prometheusrule.yml").read_text() == render.render()
-    assert render.main(["--check"]) == 0
+def rendered_rule(tmp_path: Path, **extra_vars: object) -> dict[str, Any]:
+    """The PrometheusRule the service_monitor role applies, rendered by its own template (real ansible)."""
+    tmp_path.mkdir(exist_ok=True)
+    variables = {"out": str(tmp_path), **extra_vars}
+    run = run_playbook("tests/ansible/playbooks/render_manifests.yml", inventory="localhost,", extra_vars=variables)
+    assert run.returncode == 0, run.tail()
+    return json.loads((tmp_path / "monitor-prometheusrule.json").read_text())
 
 
-def test_manifest_is_a_prometheus_rule_picked_up_by_the_release() -> None:
-    manifest = yaml.safe_load(render.render())
+def test_the_role_applies_the_rules_file_as_a_prometheus_rule_the_release_picks_up(tmp_path: Path) -> None:
+    manifest = rendered_rule(tmp_path)
     assert manifest["apiVersion"] == "monitoring.coreos.com/v1"
     assert manifest["kind"] == "PrometheusRule"
-    assert manifest["metadata"]["name"] == "mlmon-model-alerts"
+    assert manifest["metadata"]["name"] == "house-price-api-alerts"
     assert manifest["metadata"]["labels"]["release"] == "prom"
-    assert manifest["spec"]["groups"] == render.load_rules()["groups"]
-    assert yaml.safe_load(render.render(namespace="house-price"))["metadata"]["namespace"] == "house-price"
+    assert manifest["spec"]["groups"] == load_rules()["groups"]
 
 
 def test_threshold_override_changes_that_rule_only(tmp_path: Path) -> None:
-    default = yaml.safe_load(render.render())
-    changed = yaml.safe_load(render.render(threshold_seconds=2.0))
+    default = rendered_rule(tmp_path / "default")
+    changed = rendered_rule(tmp_path / "changed", service_monitor_latency_p95_threshold_seconds=2.0)
     differences = [
         (old, new)
         for old_group, new_group in zip(default["spec"]["groups"], changed["spec"]["groups"], strict=True)
@@ -132,8 +143,8 @@ def test_threshold_override_changes_that_rule_only(tmp_path: Path) -> None:
     ]
     assert differences == [
         (
-            {"record": render.THRESHOLD_RECORD, "expr": "vector(0.5)"},
-            {"record": render.THRESHOLD_RECORD, "expr": "vector(2)"},
+            {"record": THRESHOLD_RECORD, "expr": "vector(0.5)"},
+            {"record": THRESHOLD_RECORD, "expr": "vector(2.0)"},
         )
     ]
     tested = run_unit_tests_against(
@@ -143,22 +154,11 @@ def test_threshold_override_changes_that_rule_only(tmp_path: Path) -> None:
     assert "ModelApiHighLatency" in tested.stdout + tested.stderr
 
 
-@pytest.mark.parametrize("bad", [0.0, -1.0, float("nan"), float("inf")])
-def test_threshold_must_be_a_positive_number(bad: float) -> None:
-    with pytest.raises(ValueError, match="positive number of seconds"):
-        render.render(threshold_seconds=bad)
-
-
-def test_render_command_line_writes_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
-    assert render.main(["--threshold-seconds", "0.75", "--out", "-"]) == 0
-    assert "expr: vector(0.75)" in capsys.readouterr().out
-
-
 @requires_prometheus
 def test_prometheus_loads_and_evaluates_every_rule(stack: Stack) -> None:
     loaded = {rule.get("name"): rule for rule in stack.prometheus.rules()}
     expected = [
-        rule.get("alert") or rule["record"] for group in render.load_rules()["groups"] for rule in group["rules"]
+        rule.get("alert") or rule["record"] for group in load_rules()["groups"] for rule in group["rules"]
     ]
     assert sorted(loaded) == sorted(expected)
     assert {name: rule["health"] for name, rule in loaded.items() if rule["health"] != "ok"} == {}
