@@ -67,10 +67,11 @@ rehearse: deploy ## Another name for deploy (the emulated cluster it used to sta
 teardown: setup ## Remove what site.yml created on kind, and the cluster
 	ansible-playbook playbooks/teardown.yml $(KIND_INVENTORY)
 
-lint: setup ## ruff, yamllint, ansible-lint (production) and syntax checks
+lint: setup ## ruff, yamllint, ansible-lint (production), ansible-test sanity and syntax checks
 	ruff check .
 	yamllint -s .
 	ansible-lint
+	bash scripts/ansible_sanity.sh
 	ansible-playbook site.yml --syntax-check -i inventory/local
 	ansible-playbook site.yml --syntax-check -i inventory/local -i inventory/offline
 	ansible-playbook playbooks/teardown.yml --syntax-check -i inventory/local

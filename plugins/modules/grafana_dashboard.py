@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-import json
-import re
-from collections.abc import Callable
-from typing import Any
-
 DOCUMENTATION = r"""
 ---
 module: grafana_dashboard
@@ -26,7 +20,7 @@ description:
   - With O(datasource_uid), the dashboard's datasource template variable (O(datasource_variable)) is bound to that
     datasource (its default, C(current)); panel datasource references such as C(${datasource}) are left as they are.
 author:
-  - mlmon maintainers
+  - mlmon maintainers (@mlmon)
 extends_documentation_fragment:
   - mlmon.monitoring.grafana
 options:
@@ -79,9 +73,11 @@ options:
     default: present
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Reads the live dashboard and reports whether it would be created, updated or deleted; sends no write.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: Shows the folder uid and the dashboard JSON before and after, limited to the keys the desired JSON sets.
 notes:
@@ -191,6 +187,12 @@ grafana_status:
   type: str
   sample: version-mismatch
 """
+
+import copy
+import json
+import re
+from collections.abc import Callable
+from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mlmon.monitoring.plugins.module_utils.grafana_api import (

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 DOCUMENTATION = r"""
 ---
 module: grafana_folder
@@ -16,7 +14,7 @@ description:
     a second run reports C(changed=false) and sends no write.
   - Grafana titles are not unique (since Grafana 11.3); the uid is the folder's identity.
 author:
-  - mlmon maintainers
+  - mlmon maintainers (@mlmon)
 extends_documentation_fragment:
   - mlmon.monitoring.grafana
 options:
@@ -41,9 +39,11 @@ options:
     default: false
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Reads the folder and reports what would change; sends no write.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: Shows the folder's uid and title before and after.
 notes:
@@ -116,6 +116,8 @@ grafana_status:
   type: str
   sample: version-mismatch
 """
+
+from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mlmon.monitoring.plugins.module_utils.grafana_api import (

@@ -34,7 +34,7 @@ options:
     description: Verify the TLS certificate of an https URL.
     type: bool
     default: true
-author: mlmon maintainers
+author: mlmon maintainers (@mlmon)
 """
 
 EXAMPLES = r"""
