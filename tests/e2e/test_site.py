@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from tests.ansible.test_tags import readme_tags
-from tests.e2e.kind import CLUSTER, KindChain, kind, kind_chain, role_writes
+from tests.e2e.kind import CLUSTER, ENGINE, KindChain, kind, kind_chain, role_writes
 from tests.e2e.load import PredictLoad
 from tests.playbook_runner import BIN, REPO, PlaybookRun
 
@@ -116,6 +116,29 @@ def test_new_image_tag_rolls_out_with_zero_failed_requests(chain: KindChain, fir
         json={"sqft": 900, "bedrooms": 2, "bathrooms": 1, "location": "rural", "year_built": 1970, "condition": "Fair"},
     )
     assert answer.json()["model_version"] == "1.1.0"
+    back = chain.play("site.yml", "--tags", "model_deployment")
+    assert back.returncode == 0, back.tail()
+
+
+def model_pods(chain: KindChain) -> set[str]:
+    return set(chain.kubectl("-n", "house-price", "get", "pods", "-l", "app=model", "-o", "name").split())
+
+
+def test_an_image_rebuilt_under_the_same_tag_restarts_the_pods(chain: KindChain, first_run: PlaybookRun) -> None:
+    """Another training seed, the same tag: the handler restarts the pods; a rerun rebuilds nothing."""
+    offline = yaml.safe_load((REPO / "inventory/local/group_vars/offline.yml").read_text())
+    base = offline["mlmon_model_build_args"] if ENGINE == "podman" else {}
+    before = model_pods(chain)
+    reseeded = {"mlmon_model_build_args": {**base, "MODEL_SEED": "7"}}
+    with PredictLoad(chain.model_url) as load:
+        run = chain.play("site.yml", "--tags", "model_deployment", extra_vars=reseeded)
+    assert run.returncode == 0, run.tail()
+    assert "changed: [kind-mlmon]" in run.output.split("Restart the pods, which still run the image", 1)[1][:400]
+    assert model_pods(chain).isdisjoint(before), "every pod must be a new one, running the rebuilt image"
+    assert load.failures == [], load.failures[:5]
+    again = chain.play("site.yml", "--tags", "model_deployment", extra_vars=reseeded)
+    assert again.returncode == 0, again.tail()
+    assert again.changed == 0, again.tail(60)
     back = chain.play("site.yml", "--tags", "model_deployment")
     assert back.returncode == 0, back.tail()
 
