@@ -8,6 +8,9 @@ the same artefact, Debian's `wrk` as the load generator (1 thread, POST /predict
 * constant: the same app with a constant in place of the model (`bench/serving.py`, never in the
   image): the HTTP stack's own ceiling, so the model's share of a request is a ratio of one run.
 
+Memory is the resident size of a server right after its model loaded, the full service beside the
+same app answering with the artefact's scikit-learn pipeline (`bench/serving.py`), started alone.
+
 Rounds alternate between the servers, each round in another order, so drift on a shared machine
 hits all alike; the figures are ratios of medians measured in one run, never absolute targets.
 """
@@ -39,6 +42,7 @@ CONNECTIONS = 8
 BATCH = 1000
 SERVERS = ("full", "off", "constant")
 CONSTANT_FACTORY = "bench.serving:constant_app"
+PIPELINE_FACTORY = "bench.serving:pipeline_app"
 
 LUA = """wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -123,6 +127,8 @@ def measure() -> AppFigures:
         raise SystemExit("the benchmark needs wrk on loopback: apt-get install wrk")
     model = _ensure_model()
     load_before = os.getloadavg()[0]
+    with AppServer(env={"MLMON_MODEL_PATH": str(model)}, factory=PIPELINE_FACTORY) as pipeline:
+        rss = {"pipeline": pipeline.rss_mib()}
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         script = Path(tmp) / "predict.lua"
         script.write_text(LUA % json.dumps(HOUSE))
@@ -134,7 +140,7 @@ def measure() -> AppFigures:
                 AppServer(env={**env, "MLMON_METRICS_ENABLED": "true"}, factory=CONSTANT_FACTORY)
             ),
         }
-        rss = {"full": servers["full"].rss_mib()}
+        rss["full"] = servers["full"].rss_mib()
         for server in servers.values():
             _wrk(server.url + "/predict", script, CONNECTIONS, 2)
         rps: dict[str, list[float]] = {name: [] for name in SERVERS}
@@ -190,6 +196,8 @@ def report(fig: AppFigures) -> list[str]:
         f"p99 ÷ p50 {constant.tail_ratio:.2f} | |",
         f"| {BATCH} rows: 1 /batch-predict vs {BATCH} sequential /predict | {fig.batch_seconds * 1000:.0f} ms vs "
         f"{fig.singles_seconds * 1000:.0f} ms: **{fig.batch_speedup:.0f}x** | ≥ 100x |",
-        f"| RSS after load, full service | **{fig.rss_mib['full']:.0f} MiB** | |",
+        f"| RSS after load, full service | **{fig.rss_mib['full']:.0f} MiB** | ≤ the pipeline's |",
+        f"| RSS after load, the same app answering with the scikit-learn pipeline | {fig.rss_mib['pipeline']:.0f} MiB "
+        "| |",
         "",
     ]

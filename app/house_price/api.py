@@ -9,6 +9,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, status
@@ -17,12 +18,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 
-from house_price import __version__
-from house_price import model as model_io
+from house_price import __version__, runtime
 from house_price.config import Settings
 from house_price.instrumentation import instrument
 from house_price.metrics import ModelMetrics, NoMetrics, PredictionRecorder
-from house_price.model import TrainedModel
+from house_price.runtime import PricingModel
 from house_price.schemas import (
     BatchPredictionResponse,
     BatchRequest,
@@ -33,7 +33,6 @@ from house_price.schemas import (
     batch_request_model,
 )
 from house_price.state import ModelState
-from house_price.threads import NativeThreads
 from house_price.validation import ERROR_FIELDS, validation_error_handler
 
 PREDICT = "/predict"
@@ -45,8 +44,13 @@ UNREADABLE_BODY: dict[int | str, dict[str, object]] = {
 }
 
 
-def create_app(settings: Settings, *, load_model: Callable[[Path], TrainedModel] = model_io.load) -> FastAPI:
-    """Build the service; the model is loaded in the background once the app starts."""
+def create_app(settings: Settings, *, load_model: Callable[[Path], PricingModel] | None = None) -> FastAPI:
+    """Build the service; the model is loaded in the background once the app starts.
+
+    ``load_model`` defaults to the artefact's exported model (``runtime.load``) with
+    ``settings.model_threads`` threads per call.
+    """
+    load = load_model or partial(runtime.load, threads=settings.model_threads)
     registry = CollectorRegistry()
     recorder: PredictionRecorder = (
         ModelMetrics(registry, (PREDICT, BATCH_PREDICT), ERROR_FIELDS) if settings.metrics_enabled else NoMetrics()
@@ -55,13 +59,13 @@ def create_app(settings: Settings, *, load_model: Callable[[Path], TrainedModel]
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        state.start_loading(lambda: load_model(settings.model_path), recorder.model_loaded)
+        state.start_loading(lambda: load(settings.model_path), recorder.model_loaded)
         yield
 
     app = FastAPI(
         title="House price model",
         version=__version__,
-        description="Prices houses with a scikit-learn model; see /ready for the model version.",
+        description="Prices houses with a gradient-boosted tree model; see /ready for the model version.",
         lifespan=lifespan,
     )
     if settings.cors_origins:
@@ -75,9 +79,7 @@ def create_app(settings: Settings, *, load_model: Callable[[Path], TrainedModel]
     if settings.metrics_enabled:
         instrument(app, registry)
     app.add_exception_handler(RequestValidationError, validation_error_handler(recorder, settings.max_batch_size))
-    _add_routes(
-        app, state, recorder, batch_request_model(settings.max_batch_size), NativeThreads(settings.model_threads)
-    )
+    _add_routes(app, state, recorder, batch_request_model(settings.max_batch_size))
     return app
 
 
@@ -86,9 +88,8 @@ def _add_routes(
     state: ModelState,
     recorder: PredictionRecorder,
     batch_model: type[BatchRequest],
-    native_threads: NativeThreads,
 ) -> None:
-    def loaded_model() -> TrainedModel:
+    def loaded_model() -> PricingModel:
         model = state.model
         if model is None:
             raise HTTPException(
@@ -98,11 +99,10 @@ def _add_routes(
             )
         return model
 
-    def price(model: TrainedModel, houses: Sequence[House], handler: str) -> list[float]:
+    def price(model: PricingModel, houses: Sequence[House], handler: str) -> list[float]:
         rows = [house.model_dump(mode="json") for house in houses]
         started = time.perf_counter()
-        with native_threads.capped():
-            predicted = model.predict(rows)
+        predicted = model.predict(rows)
         recorder.inference(handler, time.perf_counter() - started)
         prices = [round(float(value), 2) for value in predicted]
         recorder.predictions(handler, model.metadata.version, prices)

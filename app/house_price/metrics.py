@@ -16,7 +16,7 @@ from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from house_price.model import ModelMetadata
+from house_price.metadata import ModelMetadata
 
 PRICE_BUCKETS_DOLLARS: tuple[float, ...] = (
     50_000,

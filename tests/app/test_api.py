@@ -10,8 +10,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from house_price import runtime
 from house_price.features import FEATURES
-from house_price.model import ModelLoadError, TrainedModel, load
+from house_price.metadata import ModelLoadError
+from house_price.model import TrainedModel
+from house_price.runtime import ServingModel, load
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.app.appserver import wait_until
@@ -161,7 +164,7 @@ def test_cap_is_documented_in_the_openapi_schema(serve: ServeApp) -> None:
 def test_ready_waits_for_the_model_while_health_answers(serve: ServeApp, model_path: Path) -> None:
     release = threading.Event()
 
-    def slow_load(path: Path) -> TrainedModel:
+    def slow_load(path: Path) -> ServingModel:
         release.wait(timeout=30)
         return load(path)
 
@@ -181,7 +184,7 @@ def test_ready_waits_for_the_model_while_health_answers(serve: ServeApp, model_p
 
 
 def test_failed_load_is_reported_by_ready(serve: ServeApp) -> None:
-    def broken(path: Path) -> TrainedModel:
+    def broken(path: Path) -> ServingModel:
         raise ModelLoadError(f"no model artefact at {path}")
 
     client = serve(wait_ready=False, load_model=broken)
@@ -322,22 +325,17 @@ def test_wildcard_cors_without_credentials(serve: ServeApp) -> None:
     assert "access-control-allow-credentials" not in response.headers
 
 
-def test_predictions_run_with_openmp_capped_to_model_threads(serve, trained, monkeypatch) -> None:
-    """Real uvicorn in-process: /predict calls the model with MLMON_MODEL_THREADS OpenMP threads in its thread."""
-    from threadpoolctl import threadpool_info
+def test_model_calls_use_model_threads(serve: ServeApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real uvicorn in-process: MLMON_MODEL_THREADS reaches the ONNX Runtime session the service answers with."""
+    loaded: list[ServingModel] = []
 
-    seen: list[set[int]] = []
-    original = type(trained.pipeline).predict
+    def recording(path: Path, threads: int = 1) -> ServingModel:
+        loaded.append(load(path, threads=threads))
+        return loaded[-1]
 
-    def spying_predict(pipeline, matrix):
-        seen.append({pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "openmp"})
-        return original(pipeline, matrix)
-
-    monkeypatch.setattr(type(trained.pipeline), "predict", spying_predict)
-    house = {"sqft": 1650, "bedrooms": 3, "bathrooms": 2, "location": "suburban", "year_built": 1998}
-    client = serve(model_threads=1)
-    assert client.post("/predict", json={**house, "condition": "Good"}).status_code == 200
-    assert seen == [{1}]
+    monkeypatch.setattr(runtime, "load", recording)
+    assert serve(model_threads=2).post("/predict", json=VALID_HOUSE).status_code == 200
+    assert [model.threads for model in loaded] == [2]
 
 
 def test_integral_json_numbers_are_integers_as_json_schema_says(client) -> None:
