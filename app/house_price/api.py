@@ -100,7 +100,8 @@ def _add_routes(
         return model
 
     def price(model: PricingModel, houses: Sequence[House], handler: str) -> list[float]:
-        rows = [house.model_dump(mode="json") for house in houses]
+        # The validated fields as they are (a house's own dict): dumping each house again cost more than the model.
+        rows = [vars(house) for house in houses]
         started = time.perf_counter()
         predicted = model.predict(rows)
         recorder.inference(handler, time.perf_counter() - started)
@@ -109,8 +110,10 @@ def _add_routes(
         return prices
 
     @app.post(PREDICT, response_model=PredictionResponse, tags=["predictions"], responses=UNREADABLE_BODY)
-    def predict(house: House) -> PredictionResponse:
+    async def predict(house: House) -> PredictionResponse:
         """Price one house."""
+        # On the event loop: one house costs the model microseconds, less than the two hops to the
+        # thread pool (endpoint, response) a plain function would take. Batches keep the pool.
         model = loaded_model()
         [value] = price(model, [house], PREDICT)
         return PredictionResponse(price=value, model_version=model.metadata.version)

@@ -52,12 +52,19 @@ ServeApp = Callable[..., httpx.Client]
 
 
 @pytest.fixture
-def serve(model_path: Path) -> Iterator[ServeApp]:
+def serve(model_path: Path, served: ServingModel) -> Iterator[ServeApp]:
     """Serve ``create_app(settings)`` with real uvicorn; return an HTTP client bound to it.
 
     Keyword arguments override settings; ``load_model`` replaces the service's loader and
-    ``wait_ready=False`` returns before the model is loaded.
+    ``wait_ready=False`` returns before the model is loaded. The session's artefact with one model
+    thread is served as ``served`` loaded it (through the service's loader, once per session) rather
+    than checked again in a child process for every app; any other artefact or thread count goes
+    through the service's own loader.
     """
+
+    def session_model(_: Path) -> ServingModel:
+        return served
+
     with ExitStack() as stack:
 
         def build(
@@ -66,6 +73,8 @@ def serve(model_path: Path) -> Iterator[ServeApp]:
             **overrides: object,
         ) -> httpx.Client:
             settings = Settings(**{"model_path": model_path, **overrides})
+            if load_model is None and settings.model_path == model_path and settings.model_threads == 1:
+                load_model = session_model
             server = stack.enter_context(ThreadedServer(create_app(settings, load_model=load_model)))
             client = stack.enter_context(httpx.Client(base_url=server.url, timeout=10))
             if wait_ready:
