@@ -76,10 +76,11 @@ def create_app(settings: Settings, *, load_model: Callable[[Path], PricingModel]
             allow_methods=["GET", "POST"],
             allow_headers=["Content-Type", "Authorization"],
         )
-    if settings.metrics_enabled:
-        instrument(app, registry)
     app.add_exception_handler(RequestValidationError, validation_error_handler(recorder, settings.max_batch_size))
     _add_routes(app, state, recorder, batch_request_model(settings.max_batch_size))
+    if settings.metrics_enabled:
+        # After the routes: /metrics is matched after them, once per scrape rather than once per request.
+        instrument(app, registry)
     return app
 
 

@@ -240,7 +240,7 @@ def test_model_series_are_exported_at_zero_before_the_first_request(serve: Serve
     """Known label values are exported at 0 once the model is loaded, so that a pod's first request
     already shows as an increase in rate() (a series born with its first sample shows none)."""
     scrape = samples(serve())
-    # The instrumentator's series, by contrast, appear with a pod's first request (verify relies on that).
+    # The http_* series, by contrast, appear with a pod's first request (verify relies on that).
     assert not any(name == "http_requests_total" for name, _ in scrape)
     for handler in ("/predict", "/batch-predict"):
         key = ("house_price_predictions_total", frozenset({("model_version", TEST_VERSION), ("handler", handler)}))
@@ -250,6 +250,24 @@ def test_model_series_are_exported_at_zero_before_the_first_request(serve: Serve
     fields = {dict(labels)["field"] for name, labels in scrape if name == "house_price_validation_errors_total"}
     assert fields == {*FEATURES, "houses", "unknown_field", "body"}
     assert all(scrape[("house_price_validation_errors_total", frozenset({("field", f)}))] == 0.0 for f in fields)
+
+
+def test_http_series_carry_the_route_template_and_the_body_sizes(client: httpx.Client) -> None:
+    """Real uvicorn in-process: a wrong method still counts under its route; sizes are the Content-Lengths."""
+    sent = client.post("/predict", json=VALID_HOUSE)
+    refused = client.get("/predict")
+    assert refused.status_code == 405
+    for path in ("/nowhere/1", "/nowhere/2"):
+        client.get(path)
+
+    scrape = samples(client)
+    requests = "http_requests_total"
+    assert value(scrape, requests, handler="/predict", method="GET", status="4xx") == 1
+    assert value(scrape, requests, handler="none", method="GET", status="4xx") == 2
+    assert value(scrape, "http_request_size_bytes_sum", handler="/predict") == len(sent.request.content)
+    assert value(scrape, "http_response_size_bytes_sum", handler="/predict") == len(sent.content) + len(refused.content)
+    assert value(scrape, "http_request_duration_highr_seconds_count") == 4
+    assert value(scrape, "http_request_duration_seconds_count", handler="/predict", method="POST") == 1
 
 
 def test_latency_buckets_resolve_5ms_to_2s(client: httpx.Client) -> None:
