@@ -103,6 +103,14 @@ class AppServer:
         except httpx.TransportError:
             return False
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user and system, every thread) the process has used so far, from /proc (Linux)."""
+        if self._process is None:
+            raise RuntimeError("the server is not running")
+        fields = Path(f"/proc/{self._process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        # utime and stime are fields 14 and 15 of proc(5); the split dropped the first two.
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def rss_mib(self) -> float:
         """The process's resident memory now, from /proc (Linux)."""
         if self._process is None:
