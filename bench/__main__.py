@@ -10,7 +10,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import app, build, site
+from bench import app, build, runtimes, site
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
@@ -39,7 +39,7 @@ def machine() -> list[str]:
         f"({cpu}), {mem_kb / 1024 / 1024:.0f} GiB, {platform.system()} {platform.release()}, Python "
         f"{platform.python_version()}, {wrk_version}. "
         "Each section says when it was measured; its figures are ratios measured side by side in one run, "
-        "absolute numbers depend on the machine. `python -m bench [app|site|build-cold ...]` "
+        "absolute numbers depend on the machine. `python -m bench [app|runtimes|site|build-cold ...]` "
         "reruns sections and keeps the others.",
         "",
     ]
@@ -47,11 +47,12 @@ def machine() -> list[str]:
 
 SECTIONS = {
     "app": lambda: app.report(app.measure()),
+    "runtimes": lambda: runtimes.report(runtimes.measure()),
     "site": lambda: site.report(site.measure()),
     "build-cold": lambda: build.report(build.parse(build.run_cold())),
 }
 # `make bench` runs these; the cold build (half an hour) only when named.
-DEFAULT = ["app", "site"]
+DEFAULT = ["app", "runtimes", "site"]
 
 
 def _sections(text: str) -> dict[str, list[str]]:

@@ -12,10 +12,11 @@ MLMON_CORS_ALLOW_CREDENTIALS    allow cookies/auth on CORS requests;     false
 MLMON_MAX_BATCH_SIZE            most houses in one /batch-predict        1000
 MLMON_METRICS_ENABLED           ``false`` turns off every metric and     true
                                 the /metrics endpoint
-MLMON_MODEL_THREADS             native threads (OpenMP/BLAS) one model   1
-                                call may use; requests run concurrently
-                                already, and more threads per call make
-                                tail latency spike on a busy CPU
+MLMON_MODEL_THREADS             threads one model call may use (ONNX     1
+                                Runtime's intra-op threads); requests
+                                run concurrently already, and more
+                                threads per call make tail latency
+                                spike on a busy CPU
 =============================== ======================================== =======================
 
 The model version is never configured: the artefact's metadata is the truth, so

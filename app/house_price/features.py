@@ -39,6 +39,11 @@ FEATURES: tuple[str, ...] = (
 NUMERIC_FEATURES: tuple[str, ...] = ("sqft", "bedrooms", "bathrooms", "year_built")
 LOCATIONS: tuple[str, ...] = tuple(member.value for member in Location)
 CONDITIONS: tuple[str, ...] = tuple(member.value for member in Condition)
+CATEGORIES: dict[str, tuple[str, ...]] = {"location": LOCATIONS, "condition": CONDITIONS}
+"""Each categorical feature's values; a value's position is its ordinal code in the model."""
+
+MODEL_COLUMNS: tuple[str, ...] = (*NUMERIC_FEATURES, *CATEGORIES)
+"""Column order of the encoded matrix the trees read: numbers first, then the category codes."""
 
 OLDEST_YEAR_BUILT = 1800
 MAX_SQFT = 100_000.0

@@ -1,67 +1,44 @@
-"""The model artefact: what it holds, how it is saved and loaded, and how it prices houses.
+"""The model artefact: what it holds, how it is saved and read back, and how its pipeline prices houses.
 
 An artefact is a joblib file (a pickle: load only artefacts you built) holding a dict with the
-fitted scikit-learn ``pipeline`` and its ``metadata``. The metadata's version is the one the
-service reports; nothing overrides it.
+fitted scikit-learn ``pipeline`` (the source of truth), its ``metadata`` and the ``exported`` model
+(ONNX, made at training time by ``house_price.export``) that the service answers requests with. The
+metadata's version is the one the service reports; nothing overrides it.
+
+Reading an artefact imports scikit-learn; the service does it in a child process
+(``house_price.runtime.load``), so that its own memory holds only the exported model.
 """
 
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import joblib
 import numpy as np
 import sklearn
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 from sklearn.pipeline import Pipeline
 
 from house_price.features import FEATURES
+from house_price.metadata import ModelLoadError, ModelMetadata
 
-SEMVER_PATTERN = r"^\d+\.\d+\.\d+$"
 # Readable by everyone: the image copies the artefact built as root and serves it as UID 10001.
 ARTEFACT_MODE = 0o644
-
-
-class ModelLoadError(RuntimeError):
-    """The artefact is missing, unreadable or was not made for this service."""
-
-
-class RegressionMetrics(BaseModel):
-    """Scores on the held-out split."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    r2: float
-    mae: float = Field(description="mean absolute error, dollars")
-    rmse: float = Field(description="root mean squared error, dollars")
-
-
-class ModelMetadata(BaseModel):
-    """Everything needed to tell one artefact from another."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    version: str = Field(pattern=SEMVER_PATTERN)
-    trained_at: datetime
-    features: tuple[str, ...]
-    metrics: RegressionMetrics
-    seed: int
-    rows: int = Field(gt=0)
-    sklearn_version: str
+EXPORT_FORMAT = "onnx"
 
 
 @dataclass(frozen=True)
 class TrainedModel:
-    """A fitted pipeline and its metadata."""
+    """A fitted pipeline, its exported twin (serialised ONNX) and their metadata."""
 
     pipeline: Pipeline
+    exported: bytes
     metadata: ModelMetadata
 
     def predict(self, houses: Sequence[Mapping[str, object]]) -> np.ndarray:
-        """Prices in dollars, one per house, from a single vectorised pipeline call."""
+        """Prices in dollars, one per house, from the scikit-learn pipeline (the truth, not the fast path)."""
         return self.pipeline.predict(feature_matrix(houses))
 
 
@@ -76,7 +53,11 @@ def feature_matrix(houses: Sequence[Mapping[str, object]]) -> np.ndarray:
 def save(model: TrainedModel, path: Path) -> None:
     """Write the artefact atomically: readers never see a half-written file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"pipeline": model.pipeline, "metadata": model.metadata.model_dump(mode="json")}
+    payload = {
+        "pipeline": model.pipeline,
+        "exported": {"format": EXPORT_FORMAT, "model": model.exported},
+        "metadata": model.metadata.model_dump(mode="json"),
+    }
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     os.close(descriptor)
     try:
@@ -88,8 +69,11 @@ def save(model: TrainedModel, path: Path) -> None:
         raise
 
 
-def load(path: Path) -> TrainedModel:
-    """Read an artefact and check it fits this service, or raise ``ModelLoadError``."""
+def read(path: Path) -> TrainedModel:
+    """Read an artefact and check it fits this service, or raise ``ModelLoadError``.
+
+    It does not run the exported model: ``house_price.parity`` checks that it agrees with the pipeline.
+    """
     if not path.is_file():
         raise ModelLoadError(
             f"no model artefact at {path}; train one with "
@@ -114,4 +98,14 @@ def load(path: Path) -> TrainedModel:
             f"{path} was trained with scikit-learn {metadata.sklearn_version}, this service runs "
             f"{sklearn.__version__}; retrain it with this service's environment"
         )
-    return TrainedModel(pipeline=payload["pipeline"], metadata=metadata)
+    exported = payload.get("exported")
+    if (
+        not isinstance(exported, dict)
+        or exported.get("format") != EXPORT_FORMAT
+        or not isinstance(exported.get("model"), bytes)
+    ):
+        raise ModelLoadError(
+            f"{path} holds no exported {EXPORT_FORMAT} model beside its pipeline (made before the service "
+            f"served one?); retrain it with `python -m house_price.train --out {path}`"
+        )
+    return TrainedModel(pipeline=payload["pipeline"], exported=exported["model"], metadata=metadata)

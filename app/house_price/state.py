@@ -5,7 +5,8 @@ import threading
 from collections.abc import Callable
 from typing import Literal
 
-from house_price.model import ModelLoadError, ModelMetadata, TrainedModel
+from house_price.metadata import ModelLoadError, ModelMetadata
+from house_price.runtime import PricingModel
 
 log = logging.getLogger(__name__)
 
@@ -20,11 +21,11 @@ class ModelState:
     """
 
     def __init__(self) -> None:
-        self._model: TrainedModel | None = None
+        self._model: PricingModel | None = None
         self._error: str | None = None
 
     @property
-    def model(self) -> TrainedModel | None:
+    def model(self) -> PricingModel | None:
         return self._model
 
     @property
@@ -39,7 +40,7 @@ class ModelState:
 
     def start_loading(
         self,
-        load: Callable[[], TrainedModel],
+        load: Callable[[], PricingModel],
         on_loaded: Callable[[ModelMetadata], None],
     ) -> threading.Thread:
         """Load in a daemon thread so the process answers /health meanwhile."""
@@ -47,7 +48,7 @@ class ModelState:
         thread.start()
         return thread
 
-    def _load(self, load: Callable[[], TrainedModel], on_loaded: Callable[[ModelMetadata], None]) -> None:
+    def _load(self, load: Callable[[], PricingModel], on_loaded: Callable[[ModelMetadata], None]) -> None:
         try:
             model = load()
         except ModelLoadError as error:

@@ -5,6 +5,8 @@ Usage::
     python -m house_price.train --out PATH [--seed 42] [--rows 5000] [--version 1.0.0]
 
 The same seed and row count always give the same held-out metrics; only ``trained_at`` differs.
+The artefact holds the pipeline and its ONNX export; an export that disagrees with the pipeline
+(``house_price.parity``) is not written.
 """
 
 import argparse
@@ -23,15 +25,10 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
 
-from house_price import data
-from house_price.features import CONDITIONS, FEATURES, LOCATIONS, NUMERIC_FEATURES
-from house_price.model import (
-    SEMVER_PATTERN,
-    ModelMetadata,
-    RegressionMetrics,
-    TrainedModel,
-    save,
-)
+from house_price import data, export, parity
+from house_price.features import CONDITIONS, FEATURES, LOCATIONS, MODEL_COLUMNS, NUMERIC_FEATURES
+from house_price.metadata import SEMVER_PATTERN, ModelMetadata, RegressionMetrics
+from house_price.model import TrainedModel, save
 
 DEFAULT_SEED = 42
 DEFAULT_ROWS = 5_000
@@ -44,8 +41,7 @@ _MONOTONIC = {"sqft": 1, "bathrooms": 1, "condition": 1}
 
 
 def build_pipeline(seed: int) -> Pipeline:
-    """Ordinal-encode the categories and fit gradient-boosted trees on the result."""
-    transformed = (*NUMERIC_FEATURES, "location", "condition")
+    """Ordinal-encode the categories and fit gradient-boosted trees on the result (``MODEL_COLUMNS``)."""
     encode = ColumnTransformer(
         [
             ("numeric", "passthrough", [FEATURES.index(name) for name in NUMERIC_FEATURES]),
@@ -64,8 +60,8 @@ def build_pipeline(seed: int) -> Pipeline:
     regressor = HistGradientBoostingRegressor(
         max_iter=100,
         learning_rate=0.2,
-        categorical_features=[name == "location" for name in transformed],
-        monotonic_cst=[_MONOTONIC.get(name, 0) for name in transformed],
+        categorical_features=[name == "location" for name in MODEL_COLUMNS],
+        monotonic_cst=[_MONOTONIC.get(name, 0) for name in MODEL_COLUMNS],
         early_stopping=False,
         random_state=seed,
     )
@@ -79,7 +75,7 @@ def train(
     version: str = DEFAULT_VERSION,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> TrainedModel:
-    """Fit on generated data and score on a held-out split."""
+    """Fit on generated data, score on a held-out split and export the trees (``house_price.export``)."""
     dataset = data.generate(seed, rows)
     x_train, x_test, y_train, y_test = train_test_split(
         dataset.features, dataset.prices, test_size=HELD_OUT_FRACTION, random_state=seed
@@ -100,7 +96,7 @@ def train(
         rows=rows,
         sklearn_version=sklearn.__version__,
     )
-    return TrainedModel(pipeline=pipeline, metadata=metadata)
+    return TrainedModel(pipeline=pipeline, exported=export.to_onnx(pipeline), metadata=metadata)
 
 
 def _version(text: str) -> str:
@@ -125,11 +121,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     model = train(seed=args.seed, rows=args.rows, version=args.version)
+    try:
+        agreement = parity.check(model)
+    except parity.ParityError as error:
+        print(f"not written: {error}", file=sys.stderr)
+        return 1
     save(model, args.out)
     scores = model.metadata.metrics
     print(
         f"wrote model {model.metadata.version} to {args.out}: "
-        f"r2={scores.r2:.4f} mae={scores.mae:,.0f} rmse={scores.rmse:,.0f}"
+        f"r2={scores.r2:.4f} mae={scores.mae:,.0f} rmse={scores.rmse:,.0f}; "
+        f"its ONNX export agrees with the pipeline on {agreement.houses} houses, "
+        f"worst by ${agreement.worst_dollars:.6f}"
     )
     return 0
 

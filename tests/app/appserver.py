@@ -47,14 +47,20 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
 
 
 class AppServer:
-    """``uvicorn house_price.api:app`` as a child process, stopped on exit."""
+    """``uvicorn house_price.api:app`` as a child process, stopped on exit.
 
-    def __init__(self, env: Mapping[str, str], port: int | None = None) -> None:
+    ``factory`` serves another app instead: ``module:function`` returning one, importable from the
+    repository (the benchmark's variants of the service in bench/ are served this way).
+    """
+
+    def __init__(self, env: Mapping[str, str], port: int | None = None, factory: str | None = None) -> None:
         self.port = port or free_port()
         self.url = f"http://{HOST}:{self.port}"
+        self._target = ["--factory", factory] if factory else ["house_price.api:app"]
+        pythonpath = [str(APP_DIR), str(REPO_ROOT)] if factory else [str(APP_DIR)]
         self._env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("MLMON_")},
-            "PYTHONPATH": str(APP_DIR),
+            "PYTHONPATH": os.pathsep.join(pythonpath),
             **env,
         }
         self._process: subprocess.Popen[bytes] | None = None
@@ -69,7 +75,7 @@ class AppServer:
                     sys.executable,
                     "-m",
                     "uvicorn",
-                    "house_price.api:app",
+                    *self._target,
                     "--host",
                     HOST,
                     "--port",
@@ -96,6 +102,22 @@ class AppServer:
             return httpx.get(f"{self.url}/ready", timeout=1.0).status_code == 200
         except httpx.TransportError:
             return False
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user and system, every thread) the process has used so far, from /proc (Linux)."""
+        if self._process is None:
+            raise RuntimeError("the server is not running")
+        fields = Path(f"/proc/{self._process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        # utime and stime are fields 14 and 15 of proc(5); the split dropped the first two.
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def rss_mib(self) -> float:
+        """The process's resident memory now, from /proc (Linux)."""
+        if self._process is None:
+            raise RuntimeError("the server is not running")
+        status = Path(f"/proc/{self._process.pid}/status").read_text()
+        kib = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
+        return kib / 1024
 
     def output(self) -> str:
         """What the process has printed so far."""

@@ -10,8 +10,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from house_price import runtime
 from house_price.features import FEATURES
-from house_price.model import ModelLoadError, TrainedModel, load
+from house_price.metadata import ModelLoadError
+from house_price.model import TrainedModel
+from house_price.runtime import ServingModel, load
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.app.appserver import wait_until
@@ -161,7 +164,7 @@ def test_cap_is_documented_in_the_openapi_schema(serve: ServeApp) -> None:
 def test_ready_waits_for_the_model_while_health_answers(serve: ServeApp, model_path: Path) -> None:
     release = threading.Event()
 
-    def slow_load(path: Path) -> TrainedModel:
+    def slow_load(path: Path) -> ServingModel:
         release.wait(timeout=30)
         return load(path)
 
@@ -181,7 +184,7 @@ def test_ready_waits_for_the_model_while_health_answers(serve: ServeApp, model_p
 
 
 def test_failed_load_is_reported_by_ready(serve: ServeApp) -> None:
-    def broken(path: Path) -> TrainedModel:
+    def broken(path: Path) -> ServingModel:
         raise ModelLoadError(f"no model artefact at {path}")
 
     client = serve(wait_ready=False, load_model=broken)
@@ -237,7 +240,7 @@ def test_model_series_are_exported_at_zero_before_the_first_request(serve: Serve
     """Known label values are exported at 0 once the model is loaded, so that a pod's first request
     already shows as an increase in rate() (a series born with its first sample shows none)."""
     scrape = samples(serve())
-    # The instrumentator's series, by contrast, appear with a pod's first request (verify relies on that).
+    # The http_* series, by contrast, appear with a pod's first request (verify relies on that).
     assert not any(name == "http_requests_total" for name, _ in scrape)
     for handler in ("/predict", "/batch-predict"):
         key = ("house_price_predictions_total", frozenset({("model_version", TEST_VERSION), ("handler", handler)}))
@@ -247,6 +250,24 @@ def test_model_series_are_exported_at_zero_before_the_first_request(serve: Serve
     fields = {dict(labels)["field"] for name, labels in scrape if name == "house_price_validation_errors_total"}
     assert fields == {*FEATURES, "houses", "unknown_field", "body"}
     assert all(scrape[("house_price_validation_errors_total", frozenset({("field", f)}))] == 0.0 for f in fields)
+
+
+def test_http_series_carry_the_route_template_and_the_body_sizes(client: httpx.Client) -> None:
+    """Real uvicorn in-process: a wrong method still counts under its route; sizes are the Content-Lengths."""
+    sent = client.post("/predict", json=VALID_HOUSE)
+    refused = client.get("/predict")
+    assert refused.status_code == 405
+    for path in ("/nowhere/1", "/nowhere/2"):
+        client.get(path)
+
+    scrape = samples(client)
+    requests = "http_requests_total"
+    assert value(scrape, requests, handler="/predict", method="GET", status="4xx") == 1
+    assert value(scrape, requests, handler="none", method="GET", status="4xx") == 2
+    assert value(scrape, "http_request_size_bytes_sum", handler="/predict") == len(sent.request.content)
+    assert value(scrape, "http_response_size_bytes_sum", handler="/predict") == len(sent.content) + len(refused.content)
+    assert value(scrape, "http_request_duration_highr_seconds_count") == 4
+    assert value(scrape, "http_request_duration_seconds_count", handler="/predict", method="POST") == 1
 
 
 def test_latency_buckets_resolve_5ms_to_2s(client: httpx.Client) -> None:
@@ -322,22 +343,17 @@ def test_wildcard_cors_without_credentials(serve: ServeApp) -> None:
     assert "access-control-allow-credentials" not in response.headers
 
 
-def test_predictions_run_with_openmp_capped_to_model_threads(serve, trained, monkeypatch) -> None:
-    """Real uvicorn in-process: /predict calls the model with MLMON_MODEL_THREADS OpenMP threads in its thread."""
-    from threadpoolctl import threadpool_info
+def test_model_calls_use_model_threads(serve: ServeApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real uvicorn in-process: MLMON_MODEL_THREADS reaches the ONNX Runtime session the service answers with."""
+    loaded: list[ServingModel] = []
 
-    seen: list[set[int]] = []
-    original = type(trained.pipeline).predict
+    def recording(path: Path, threads: int = 1) -> ServingModel:
+        loaded.append(load(path, threads=threads))
+        return loaded[-1]
 
-    def spying_predict(pipeline, matrix):
-        seen.append({pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "openmp"})
-        return original(pipeline, matrix)
-
-    monkeypatch.setattr(type(trained.pipeline), "predict", spying_predict)
-    house = {"sqft": 1650, "bedrooms": 3, "bathrooms": 2, "location": "suburban", "year_built": 1998}
-    client = serve(model_threads=1)
-    assert client.post("/predict", json={**house, "condition": "Good"}).status_code == 200
-    assert seen == [{1}]
+    monkeypatch.setattr(runtime, "load", recording)
+    assert serve(model_threads=2).post("/predict", json=VALID_HOUSE).status_code == 200
+    assert [model.threads for model in loaded] == [2]
 
 
 def test_integral_json_numbers_are_integers_as_json_schema_says(client) -> None:

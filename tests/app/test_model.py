@@ -1,44 +1,53 @@
-"""Loading artefacts and what the model predicts (in-process, on a real trained artefact)."""
+"""Artefacts and what the model predicts: the pipeline as written (in-process) and its export as the
+service loads it (real: ``runtime.load`` runs the check in a real child process, then a real ONNX
+Runtime session answers)."""
 
 from pathlib import Path
 
 import joblib
 import pytest
-from house_price.model import ModelLoadError, TrainedModel, load, save
+from house_price.metadata import ModelLoadError
+from house_price.model import TrainedModel, read, save
+from house_price.runtime import ServingModel, load
 
 from tests.app.conftest import VALID_HOUSE
 
 
-def price(model: TrainedModel, **changes: object) -> float:
+def price(model: TrainedModel | ServingModel, **changes: object) -> float:
     return float(model.predict([{**VALID_HOUSE, **changes}])[0])
 
 
-def test_predictions_are_deterministic_for_fixed_inputs(trained: TrainedModel, model_path: Path) -> None:
+def test_predictions_are_deterministic_for_fixed_inputs(served: ServingModel, model_path: Path) -> None:
     again = load(model_path)
-    assert price(trained) == price(again)
-    assert 150_000 < price(trained) < 800_000
+    assert price(served) == price(again)
+    assert 150_000 < price(served) < 800_000
 
 
 @pytest.mark.parametrize("location", ["urban", "rural", "waterfront"])
-def test_more_floor_area_costs_more(trained: TrainedModel, location: str) -> None:
-    prices = [price(trained, sqft=sqft, location=location) for sqft in (800, 1500, 2500, 4000)]
+def test_more_floor_area_costs_more(served: ServingModel, location: str) -> None:
+    prices = [price(served, sqft=sqft, location=location) for sqft in (800, 1500, 2500, 4000)]
     assert prices == sorted(prices)
     assert len(set(prices)) == len(prices)
 
 
-def test_better_condition_never_costs_less(trained: TrainedModel) -> None:
-    prices = [price(trained, condition=c) for c in ("Poor", "Fair", "Good", "Excellent")]
+def test_better_condition_never_costs_less(served: ServingModel) -> None:
+    prices = [price(served, condition=c) for c in ("Poor", "Fair", "Good", "Excellent")]
     assert prices == sorted(prices)
     assert prices[0] < prices[-1]
 
 
-def test_waterfront_costs_more_than_rural(trained: TrainedModel) -> None:
-    assert price(trained, location="waterfront") > price(trained, location="rural")
+def test_waterfront_costs_more_than_rural(served: ServingModel) -> None:
+    assert price(served, location="waterfront") > price(served, location="rural")
 
 
-def test_batch_prediction_equals_one_by_one(trained: TrainedModel) -> None:
+def test_batch_prediction_equals_one_by_one(served: ServingModel) -> None:
     houses = [{**VALID_HOUSE, "sqft": sqft} for sqft in (900, 1800, 3600)]
-    assert list(trained.predict(houses)) == [price(trained, sqft=h["sqft"]) for h in houses]
+    assert list(served.predict(houses)) == [price(served, sqft=h["sqft"]) for h in houses]
+
+
+def test_the_served_model_prices_as_the_pipeline(served: ServingModel, trained: TrainedModel) -> None:
+    for location in ("urban", "suburban", "rural", "waterfront", "mountain"):
+        assert price(served, location=location) == pytest.approx(price(trained, location=location), abs=0.01)
 
 
 def test_missing_artefact_says_how_to_make_one(tmp_path: Path) -> None:
@@ -56,7 +65,7 @@ def test_foreign_file_is_refused(tmp_path: Path) -> None:
 def test_artefact_from_another_sklearn_is_refused(trained: TrainedModel, tmp_path: Path) -> None:
     path = tmp_path / "old.joblib"
     old = trained.metadata.model_copy(update={"sklearn_version": "0.24.2"})
-    save(TrainedModel(pipeline=trained.pipeline, metadata=old), path)
+    save(TrainedModel(pipeline=trained.pipeline, exported=trained.exported, metadata=old), path)
     with pytest.raises(ModelLoadError, match=r"0\.24\.2"):
         load(path)
 
@@ -64,6 +73,15 @@ def test_artefact_from_another_sklearn_is_refused(trained: TrainedModel, tmp_pat
 def test_artefact_with_other_features_is_refused(trained: TrainedModel, tmp_path: Path) -> None:
     path = tmp_path / "features.joblib"
     other = trained.metadata.model_copy(update={"features": ("sqft", "rooms")})
-    save(TrainedModel(pipeline=trained.pipeline, metadata=other), path)
+    save(TrainedModel(pipeline=trained.pipeline, exported=trained.exported, metadata=other), path)
     with pytest.raises(ModelLoadError, match="rooms"):
         load(path)
+
+
+def test_an_artefact_reads_back_as_written(trained: TrainedModel, tmp_path: Path) -> None:
+    path = tmp_path / "again.joblib"
+    save(trained, path)
+    again = read(path)
+    assert again.metadata == trained.metadata
+    assert again.exported == trained.exported
+    assert price(again) == price(trained)

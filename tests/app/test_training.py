@@ -11,7 +11,7 @@ import pytest
 import sklearn
 from house_price import data
 from house_price.features import CONDITIONS, FEATURES, LOCATIONS
-from house_price.model import load
+from house_price.model import read
 from house_price.train import train
 
 from tests.app.appserver import APP_DIR
@@ -65,7 +65,7 @@ def test_command_line_writes_an_artefact_with_its_metadata(tmp_path: Path) -> No
     assert finished.returncode == 0, finished.stderr
     assert "2.0.1" in finished.stdout
     assert out.stat().st_mode & 0o777 == 0o644, "the image's non-root user must be able to read it"
-    metadata = load(out).metadata
+    metadata = read(out).metadata
     assert metadata.version == "2.0.1"
     assert metadata.seed == 5
     assert metadata.rows == 500
