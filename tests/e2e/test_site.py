@@ -135,7 +135,10 @@ def test_an_image_rebuilt_under_the_same_tag_restarts_the_pods(chain: KindChain,
     assert run.returncode == 0, run.tail()
     # The handler's included task: ansible prints it as RUNNING HANDLER.
     assert re.search(r"HANDLER \[model_deployment : Restart the pods\] \**\nchanged: ", run.output), run.tail(60)
-    assert model_pods(chain).isdisjoint(before), "every pod must be a new one, running the rebuilt image"
+    deployment = json.loads(chain.kubectl("-n", "house-price", "get", "deployment", "model", "-o", "json"))
+    assert "kubectl.kubernetes.io/restartedAt" in deployment["spec"]["template"]["metadata"].get("annotations", {})
+    assert deployment["status"]["updatedReplicas"] == deployment["spec"]["replicas"]
+    assert model_pods(chain) != before, "the restart must have replaced pods"
     assert load.failures == [], load.failures[:5]
     again = chain.play("site.yml", "--tags", "model_deployment", extra_vars=reseeded)
     assert again.returncode == 0, again.tail()
