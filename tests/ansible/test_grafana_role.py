@@ -20,9 +20,8 @@ from typing import Any
 
 import httpx
 import pytest
-import trustme
 
-from tests.ansible.test_grafana_modules import service_account_token, tls_front
+from tests.ansible.test_grafana_modules import service_account_token
 from tests.playbook_runner import PlaybookRun, run_playbook
 from tests.testbed.fixtures import GrafanaStandin, running_grafana
 
@@ -219,29 +218,23 @@ def test_first_run_creates_and_a_rerun_sends_only_reads(
 
 
 def test_grafana_over_https_with_a_client_certificate(
-    grafana_standin: GrafanaStandin, dashboards: list[Path], tmp_path: Path
+    grafana_standin: GrafanaStandin, tls: dict[str, str], dashboards: list[Path], tmp_path: Path
 ) -> None:
     """The role's ca_path and client certificate reach every call: health, datasource, folder, dashboards."""
-    ca = trustme.CA()
-    client = ca.issue_cert("mlmon-client@example.com")
-    ca_file, cert_file, key_file = tmp_path / "ca.pem", tmp_path / "client.pem", tmp_path / "client-key.pem"
-    ca.cert_pem.write_to_path(str(ca_file))
-    client.cert_chain_pems[0].write_to_path(str(cert_file))
-    client.private_key_pem.write_to_path(str(key_file))
-    with tls_front(grafana_standin.url, ca) as url:
-        variables = {
-            **as_admin(grafana_standin, dashboards),
-            "grafana_dashboards_url": url,
-            "grafana_dashboards_ca_path": str(ca_file),
-            "grafana_dashboards_client_cert": str(cert_file),
-            "grafana_dashboards_client_key": str(key_file),
-        }
-        run = run_role(tmp_path, variables)
-        assert run.returncode == 0, run.tail()
-        assert run.changed == 2, run.tail()
-        refused = run_role(tmp_path, {**variables, "grafana_dashboards_client_cert": None,
-                                      "grafana_dashboards_client_key": None,
-                                      "grafana_dashboards_health_retries": 1, "grafana_dashboards_health_delay": 1})
+    url = tls["url"]
+    variables = {
+        **as_admin(grafana_standin, dashboards),
+        "grafana_dashboards_url": url,
+        "grafana_dashboards_ca_path": tls["ca"],
+        "grafana_dashboards_client_cert": tls["cert"],
+        "grafana_dashboards_client_key": tls["key"],
+    }
+    run = run_role(tmp_path, variables)
+    assert run.returncode == 0, run.tail()
+    assert run.changed == 2, run.tail()
+    refused = run_role(tmp_path, {**variables, "grafana_dashboards_client_cert": None,
+                                  "grafana_dashboards_client_key": None,
+                                  "grafana_dashboards_health_retries": 1, "grafana_dashboards_health_delay": 1})
     assert refused.returncode != 0
     assert url in refused.output
 
