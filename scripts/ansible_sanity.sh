@@ -20,5 +20,9 @@ dest=$work/ansible_collections/mlmon/monitoring
 mkdir -p "$dest"
 (cd "$REPO" && git ls-files -z --cached --others --exclude-standard | tar --null -T - --ignore-failed-read -cf - 2>/dev/null) \
   | tar -x -C "$dest"
+# k8s_apply imports kubernetes.core's module_utils: the dependency sits beside the collection, as installed.
+mkdir -p "$work/ansible_collections/kubernetes"
+ln -s "$("$BIN/python" -c 'import ansible_collections.kubernetes.core as m; print(list(m.__path__)[0])')" \
+  "$work/ansible_collections/kubernetes/core"
 cd "$dest"
 "$BIN/ansible-test" sanity --python 3.11 --local "$@" plugins/ meta/
