@@ -79,7 +79,7 @@ attributes:
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
-    details: Shows the folder uid and the dashboard JSON before and after, limited to the keys the desired JSON sets.
+    details: Shows the folder uid and the dashboard as JSON text before and after, limited to the keys the file sets.
 notes:
   - "Comparison rule: Grafana fills in defaults and drops some values when it saves, so the live dashboard is never
     byte-equal to the file. The dashboard is unchanged when the live folder uid equals O(folder_uid) and the desired
@@ -385,6 +385,10 @@ def save(client: GrafanaClient, desired: dict[str, Any], version: object, params
         raise
 
 
+def _json_text(value: dict[str, Any]) -> str:
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n" if value else ""
+
+
 def _result(
     status: str,
     uid: str,
@@ -405,7 +409,13 @@ def _result(
         "version": version,
         "folder_uid": folder_uid,
         "changes": changes,
-        "diff": {"before": before, "after": after},
+        # JSON text, keys sorted on both sides, so the diff reads as the dashboard's JSON and shows only what moved.
+        "diff": {
+            "before": _json_text(before),
+            "after": _json_text(after),
+            "before_header": f"dashboard {uid} (Grafana)",
+            "after_header": f"dashboard {uid} (file)",
+        },
     }
 
 

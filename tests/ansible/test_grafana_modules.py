@@ -234,7 +234,9 @@ def test_changes_and_diff_show_only_what_differs_and_check_mode_writes_nothing(
     assert result["status"] == "updated"
     assert result["changes"] == ["/panels/1/title"]
     assert result["version"] == 1
-    before, after = result["diff"]["before"]["dashboard"], result["diff"]["after"]["dashboard"]
+    diff = result["diff"]
+    assert diff["after"].startswith("{\n  ") and diff["after_header"] == "dashboard mlmon-test-api (file)"
+    before, after = json.loads(diff["before"])["dashboard"], json.loads(diff["after"])["dashboard"]
     assert before["panels"][1]["title"] == "Error ratio"
     assert after["panels"][1]["title"] == "Error ratio (5m)"
     assert "refId" in before["panels"][1]["targets"][0]

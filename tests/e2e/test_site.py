@@ -12,6 +12,7 @@ import json
 import re
 import subprocess
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -50,6 +51,26 @@ def test_service_monitor_on_a_bare_cluster_names_the_missing_crds_and_writes_not
     assert role_writes(chain.audit()[before:]) == []
 
 
+def test_check_on_a_bare_cluster_previews_what_it_can_and_names_what_it_cannot(chain: KindChain) -> None:
+    """--check --diff on the kind cluster alone: exit 0, every later step it cannot preview named, no write."""
+    before = len(chain.audit())
+    run = chain.play("site.yml", "--check", "--diff")
+    assert run.returncode == 0, run.tail(80)
+    assert role_writes(chain.audit()[before:]) == []
+    flat = " ".join(run.output.split())  # the callback wraps long messages
+    assert re.findall(r"Check mode: not previewed: ([^.]*)\.", flat) == [
+        "the waits for the CRDs, Grafana, the operator and Prometheus",
+        "the rollout of Deployment house-price/model, which would change first (see its diff above)",
+        "the ServiceMonitor, the PrometheusRule and the target wait",
+        "the datasource, the folder and the dashboards",
+        "verify",
+    ], run.tail(120)
+    changed = changed_tasks(run.output)
+    assert "prometheus_stack : Show how the release would change" in changed
+    assert "model_deployment : Apply the namespace, Service and Deployment where they differ" in changed
+    assert "+++ after: Deployment/house-price/model (manifest)" in run.output
+
+
 def test_first_run_creates_a_real_node_and_verify_prints_the_urls(chain: KindChain, first_run: PlaybookRun) -> None:
     assert first_run.returncode == 0, first_run.tail(60)
     assert first_run.changed > 0
@@ -74,6 +95,91 @@ def test_second_run_changes_nothing_and_writes_nothing(chain: KindChain, first_r
     # The API server's audit log holds every write; the cluster's own controllers keep renewing
     # leases and writing status, the roles' clients must have sent none.
     assert role_writes(chain.audit()[before:]) == [], "a rerun with the same inventory must not write to the cluster"
+
+
+def changed_tasks(output: str) -> list[str]:
+    """The "role : task" names whose result was changed, in order (loops count once)."""
+    found: list[str] = []
+    task = ""
+    for line in output.splitlines():
+        if line.startswith(("TASK [", "RUNNING HANDLER [")):
+            task = line.split("[", 1)[1].rsplit("]", 1)[0]
+        elif line.startswith("changed: [") and task not in found:
+            found.append(task)
+    return found
+
+
+def grafana_writes(chain: KindChain, since: str) -> list[str]:
+    """The requests other than GET that the Grafana stand-in answered since ``since`` (ISO time, its log)."""
+    log = chain.kubectl("-n", "monitoring", "logs", "deploy/prom-grafana")
+    records = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    return [f"{r['method']} {r['path']}" for r in records if r["ts"] >= since and r["method"] not in ("GET", "HEAD")]
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+NOISE = ("managedFields", "resourceVersion", "last-applied-configuration", "creationTimestamp", "observedGeneration")
+
+
+def test_check_diff_on_the_converged_cluster_changes_nothing_and_writes_nothing(
+    chain: KindChain, first_run: PlaybookRun
+) -> None:
+    """The operator's preview of no change: exit 0, changed=0, no diff, no write to the API or to Grafana."""
+    before, since = len(chain.audit()), now()
+    run = chain.play("site.yml", "--check", "--diff")
+    assert run.returncode == 0, run.tail(80)
+    assert run.changed == 0, run.tail(80)
+    assert "+++ after" not in run.output
+    assert "Check mode: not previewed" not in run.output, "on a converged cluster every step is previewed"
+    assert "panel queries with data 31/31" in run.output, "verify reads everything in check mode too"
+    assert role_writes(chain.audit()[before:]) == []
+    assert grafana_writes(chain, since) == []
+
+
+def test_check_diff_with_pending_changes_shows_exactly_those(
+    chain: KindChain, first_run: PlaybookRun, tmp_path: Path
+) -> None:
+    """A new image tag, alert threshold, chart value and dashboard title: each reported and diffed, nothing sent."""
+    dashboard = json.loads((REPO / "files/dashboards/ml-model-api.json").read_text())
+    dashboard["panels"][0]["title"] += " (edited)"
+    edited = tmp_path / "ml-model-api.json"
+    edited.write_text(json.dumps(dashboard, indent=2))
+    before, since = len(chain.audit()), now()
+    run = chain.play(
+        "site.yml",
+        "--check",
+        "--diff",
+        extra_vars={
+            "mlmon_model_image_tag": "1.1.0",
+            "service_monitor_latency_p95_threshold_seconds": 0.4,
+            "prometheus_stack_retention": "7d",
+            "grafana_dashboards_files": [str(edited)],
+        },
+    )
+    assert run.returncode == 0, run.tail(80)
+    assert changed_tasks(run.output) == [
+        "prometheus_stack : Show how the release would change",
+        "model_deployment : Say the image would be loaded into the kind node",
+        "model_deployment : Apply the namespace, Service and Deployment where they differ",
+        "service_monitor : Apply the ServiceMonitor and PrometheusRule where they differ",
+        "grafana_dashboards : Save each dashboard that differs from Grafana's copy",
+    ], run.tail(120)
+    diff = [line for line in run.output.splitlines() if line.startswith(("-", "+")) and not line.startswith("---")]
+    assert any(line.startswith("-") and "house-price:1.0.0" in line for line in diff), run.tail(120)
+    assert any(line.startswith("+") and "house-price:1.1.0" in line for line in diff)
+    assert any(line.startswith("+") and "app.kubernetes.io/version: 1.1.0" in line for line in diff)
+    assert any(line.startswith("-") and "vector(0.5)" in line for line in diff)
+    assert any(line.startswith("+") and "vector(0.4)" in line for line in diff)
+    assert any(line.startswith("-") and '"retention": "10d"' in line for line in diff), run.tail(200)
+    assert any(line.startswith("+") and '"retention": "7d"' in line for line in diff)
+    assert any(line.startswith("+") and '"title": "HTTP (edited)"' in line for line in diff), "dashboards diff as JSON"
+    assert "+++ after: Service/" not in run.output, "an unchanged object has no diff"
+    for noise in NOISE:
+        assert noise not in run.output, noise
+    assert role_writes(chain.audit()[before:]) == []
+    assert grafana_writes(chain, since) == []
 
 
 SUB_TAGS = [tag for role, tags in readme_tags().items() for tag in tags if tag != role]
