@@ -14,7 +14,7 @@ description:
   - A panel whose queries return no finite value is drawn with C(No data) in it and listed in
     RV(dashboards[].empty_panels); the module does not fail for it, so the caller decides.
   - Draws with matplotlib's Agg backend, on the host the module runs on (the controller, for the mlmon roles).
-version_added: 0.2.0
+version_added: 0.1.0
 options:
   dashboards:
     description: The dashboards, as Grafana JSON models; each needs a C(uid), which names its file.
