@@ -108,12 +108,12 @@ def prometheus() -> Iterator[FakePrometheus]:
         yield fake
 
 
-def run_module(tmp_path: Path, prometheus: FakePrometheus, dashboards: list[Path], **options: Any) -> dict[str, Any]:
+def run_module(tmp_path: Path, prometheus_url: str, dashboards: list[Path], **options: Any) -> dict[str, Any]:
     """One run of the module playbook: the task's result, with the playbook's exit code as ``rc``."""
     settings = {
         "dashboard_files": [str(path) for path in dashboards],
         "variables": VARIABLES,
-        "prometheus_url": prometheus.url,
+        "prometheus_url": prometheus_url,
         "start": START,
         "end": END,
         "step": STEP,
@@ -162,7 +162,7 @@ def test_the_model_dashboard_has_one_plot_per_panel_and_the_empty_panel_is_named
 ) -> None:
     dashboard = json.loads(DASHBOARD.read_text())
     expected = panels_with_queries(dashboard)
-    result = run_module(tmp_path, prometheus, [DASHBOARD])
+    result = run_module(tmp_path, prometheus.url, [DASHBOARD])
     assert result["rc"] == 0, result.get("msg")
     [drawn] = result["dashboards"]
     assert drawn["path"] == str(tmp_path / "pictures" / f"{dashboard['uid']}.png")
@@ -198,13 +198,13 @@ def test_the_model_dashboard_has_one_plot_per_panel_and_the_empty_panel_is_named
 
 
 def test_the_same_data_draws_the_same_picture_and_reports_no_change(tmp_path: Path, prometheus: FakePrometheus) -> None:
-    first = run_module(tmp_path, prometheus, [DASHBOARD])
+    first = run_module(tmp_path, prometheus.url, [DASHBOARD])
     assert (first["rc"], first["changed"]) == (0, True), first.get("msg")
     picture = Path(first["dashboards"][0]["path"]).read_bytes()
-    again = run_module(tmp_path, prometheus, [DASHBOARD])
+    again = run_module(tmp_path, prometheus.url, [DASHBOARD])
     assert (again["rc"], again["changed"]) == (0, False), again.get("msg")
     assert Path(again["dashboards"][0]["path"]).read_bytes() == picture
-    later = run_module(tmp_path, prometheus, [DASHBOARD], end=END + 300)
+    later = run_module(tmp_path, prometheus.url, [DASHBOARD], end=END + 300)
     assert (later["rc"], later["changed"]) == (0, True)
 
 
@@ -233,7 +233,7 @@ def test_rows_collapsed_rows_and_text_panels(tmp_path: Path, prometheus: FakePro
             "panels": [{"title": "Inside", "gridPos": {"x": 0, "y": 13, "w": 24, "h": 6}, "targets": target("x")}],
         },
     ]
-    result = run_module(tmp_path, prometheus, [dashboard_file(tmp_path, "rows", panels)])
+    result = run_module(tmp_path, prometheus.url, [dashboard_file(tmp_path, "rows", panels)])
     assert result["rc"] == 0, result.get("msg")
     [drawn] = result["dashboards"]
     assert [plot["title"] for plot in drawn["plots"]] == ["Rate", "Broken", "Inside"]
@@ -248,12 +248,12 @@ def test_a_missing_variable_or_a_refused_query_fails_naming_the_panel(
     tmp_path: Path, prometheus: FakePrometheus
 ) -> None:
     unresolved = dashboard_file(tmp_path, "vars", [{"title": "Lost", "targets": target('up{pod="$pod"}')}])
-    result = run_module(tmp_path, prometheus, [unresolved])
+    result = run_module(tmp_path, prometheus.url, [unresolved])
     assert result["rc"] != 0
     assert "panel 'Lost' target A: no value for template variable $pod" in result["msg"]
 
     refused = dashboard_file(tmp_path, "refused", [{"title": "Typo", "targets": target("refused_(")}])
-    result = run_module(tmp_path, prometheus, [refused])
+    result = run_module(tmp_path, prometheus.url, [refused])
     assert result["rc"] != 0
     assert "Dashboard refused / Typo / A: Prometheus at" in result["msg"]
     assert 'parse error: unexpected "refused_"' in result["msg"]
