@@ -125,6 +125,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.mlmon.monitoring.plugins.module_utils.dashboard_picture import (
     MATPLOTLIB_IMPORT_ERROR,
     Panel,
+    Series,
     draw,
     layout,
     series_of,
@@ -169,17 +170,13 @@ def picture(
             height=height,
         )
         for query in asked:
-            window = {"query": query["expr"], "start": str(start), "end": str(end), "step": str(step)}
             try:
-                answer = get(
-                    params["prometheus_url"], "/api/v1/query_range", window, params["validate_certs"], params["timeout"]
-                )
+                panel.series += _range(params, query, start, end, step)
             except PrometheusError as error:
                 raise PictureError(
                     f"{title} / {panel.title} / {query['ref_id']}: Prometheus at {params['prometheus_url']} "
                     f"answered: {error} (query: {query['expr']})"
                 ) from error
-            panel.series += series_of(answer, query["legend"])
         to_draw.append(panel)
     png, drawn, axes = draw(title, to_draw, rows, start, end)
     path = os.path.abspath(os.path.join(params["dest"], f"{uid}.png"))
@@ -199,6 +196,13 @@ def picture(
             for plot in drawn
         ],
     }
+
+
+def _range(params: dict[str, Any], query: dict[str, str], start: float, end: float, step: float) -> list[Series]:
+    """The lines of one panel query over the time range."""
+    window = {"query": query["expr"], "start": str(start), "end": str(end), "step": str(step)}
+    answer = get(params["prometheus_url"], "/api/v1/query_range", window, params["validate_certs"], params["timeout"])
+    return series_of(answer, query["legend"])
 
 
 def _differs(path: str, content: bytes) -> bool:
