@@ -7,8 +7,9 @@ at a file that does not exist, so any task that got past preflight would fail di
 from __future__ import annotations
 
 import pytest
+import yaml
 
-from tests.playbook_runner import run_playbook
+from tests.playbook_runner import REPO, run_playbook
 
 NO_CLUSTER = {"MLMON_GRAFANA_ADMIN_PASSWORD": "preflight-pw-1"}
 # inventory/local's settings for a cluster that exists already (no kind_cluster play), its kubeconfig pointed at
@@ -93,3 +94,34 @@ def test_values_given_as_key_value_strings_are_checked_as_numbers(tags: str, key
     assert run.returncode != 0, run.tail()
     assert named in run.output, run.tail()
     assert "Error rendering expression" not in run.output, run.tail()
+
+
+@pytest.mark.parametrize(
+    ("tags", "host_vars", "named"),
+    [
+        # Once mapped from mlmon_* by the playbooks, which made an inventory value of these silently ignored.
+        ("model_deployment", {"model_deployment_node_port": 8080}, "model_deployment_node_port"),
+        ("model_deployment", {"model_deployment_image_tag": "latest"}, "model_deployment_image_tag"),
+        ("prometheus_stack", {"prometheus_stack_grafana_node_port": 30300}, "prometheus_stack_grafana_node_port"),
+        ("verify", {"verify_model_url": "127.0.0.1:30100"}, "verify_model_url"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_a_role_variable_in_host_vars_wins_over_the_shared_setting(tmp_path, tags, host_vars, named) -> None:
+    """A role variable set in host_vars reaches its role (preflight refuses it by name) over mlmon_*.
+
+    Real: ansible-playbook with a copy of the existing-cluster inventory plus a host_vars file.
+    """
+    inventory = tmp_path / "inventory"
+    inventory.mkdir()
+    source = REPO / "tests/ansible/data/existing-cluster"
+    (inventory / "hosts.yml").write_text((source / "hosts.yml").read_text())
+    (inventory / "group_vars").symlink_to((source / "group_vars").resolve())
+    (inventory / "host_vars").mkdir()
+    (inventory / "host_vars" / "existing.yml").write_text(yaml.safe_dump(host_vars))
+    run = run_playbook(
+        "site.yml", "--tags", tags, inventory=str(inventory), extra_vars=NOWHERE, env=NO_CLUSTER
+    )
+    assert run.returncode != 0, run.tail()
+    assert named in run.output, run.tail()
+    assert run.changed == 0
