@@ -16,6 +16,7 @@ from fastapi import FastAPI, HTTPException, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry
 
 from house_price import __version__, runtime
@@ -62,7 +63,13 @@ def create_app(settings: Settings, *, load_model: Callable[[Path], PricingModel]
         state.start_loading(lambda: load(settings.model_path), recorder.model_loaded)
         yield
 
-    app = FastAPI(
+    # Swagger UI (/docs) and ReDoc (/redoc) load their scripts, styles and icon from the app itself,
+    # under /static-offline-docs, so both work on a cluster without internet access; FastAPI's own pages
+    # load them from a CDN. fastapi-offline 1.7.7 (2026-06) ships Swagger UI 5.32 and ReDoc 2.5, the
+    # major versions FastAPI loads, and builds the pages with FastAPI's own get_swagger_ui_html and
+    # get_redoc_html (ReDoc without Google Fonts); swagger-ui-bundle, the other package of the assets,
+    # last released in 2023 with Swagger UI 4.15 and no ReDoc.
+    app = FastAPIOffline(
         title="House price model",
         version=__version__,
         description="Prices houses with a gradient-boosted tree model; see /ready for the model version.",

@@ -4,16 +4,18 @@ The verify role asks Prometheus each query a dashboard panel would run, so it ne
 Grafana would send them: panels inside collapsed rows included, hidden targets skipped, and the dashboard's
 template variables (``$job``, ``${namespace}``, ``[[job]]``, ``${job:regex}``) and Grafana's built-in interval
 variables (``$__rate_interval``...) replaced by values the caller supplies. A variable without a value is an
-error rather than a query that silently returns nothing.
+error rather than a query that silently returns nothing. The walk and the substitution live in
+``module_utils/dashboards.py``, shared with the module ``dashboard_png``, which draws the same queries.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.mlmon.monitoring.plugins.module_utils.dashboards import UnresolvedVariable
+from ansible_collections.mlmon.monitoring.plugins.module_utils.dashboards import dashboard_queries as queries
 
 DOCUMENTATION = r"""
 name: dashboard_queries
@@ -49,49 +51,17 @@ _value:
   elements: dict
 """
 
-VARIABLE = re.compile(r"\$\{(?P<braced>\w+)(?::\w+)?\}|\[\[(?P<bracketed>\w+)\]\]|\$(?P<plain>\w+)")
-
 
 class UnresolvedVariableError(AnsibleFilterError):
     """A query uses a template variable the caller gave no value for."""
 
 
-def _panels(panels: list[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
-    for panel in panels:
-        yield panel
-        yield from _panels(panel.get("panels", []))
-
-
-def resolve(expr: str, variables: Mapping[str, str], where: str) -> str:
-    """Replace every template variable in ``expr`` by its value."""
-
-    def substitute(match: re.Match[str]) -> str:
-        name = match["braced"] or match["bracketed"] or match["plain"]
-        if name not in variables:
-            raise UnresolvedVariableError(f"{where}: no value for template variable ${name} in: {expr}")
-        return str(variables[name])
-
-    return VARIABLE.sub(substitute, expr)
-
-
 def dashboard_queries(dashboard: Mapping[str, Any], variables: Mapping[str, str]) -> list[dict[str, str]]:
     """Return ``{name, panel, ref_id, expr}`` for every visible PromQL target of the dashboard."""
-    queries = []
-    for panel in _panels(dashboard.get("panels", [])):
-        for target in panel.get("targets", []):
-            if target.get("hide") or not target.get("expr"):
-                continue
-            where = f"panel {panel.get('title', panel.get('id'))!r} target {target.get('refId')}"
-            title, ref_id = panel.get("title", ""), target.get("refId", "")
-            queries.append(
-                {
-                    "name": f"{dashboard.get('title', '')} / {title} / {ref_id}",
-                    "panel": title,
-                    "ref_id": ref_id,
-                    "expr": resolve(target["expr"], variables, where),
-                }
-            )
-    return queries
+    try:
+        return queries(dashboard, variables)
+    except UnresolvedVariable as error:
+        raise UnresolvedVariableError(str(error)) from error
 
 
 class FilterModule:

@@ -63,15 +63,12 @@ rounds:
   type: int
 """
 
-import json
 import math
 import time
 from typing import Any
-from urllib.error import HTTPError, URLError
-from urllib.parse import urlencode
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.urls import open_url
+from ansible_collections.mlmon.monitoring.plugins.module_utils.prometheus_api import PrometheusError, get
 
 
 def finite_samples(answer: dict[str, Any]) -> int:
@@ -87,16 +84,8 @@ def finite_samples(answer: dict[str, Any]) -> int:
 def ask(url: str, expr: str, validate_certs: bool) -> tuple[int, str]:
     """Send one instant query; return its finite sample count and Prometheus's error, if any."""
     try:
-        with open_url(f"{url}/api/v1/query?{urlencode({'query': expr})}", validate_certs=validate_certs,
-                      timeout=30) as response:
-            return finite_samples(json.loads(response.read())), ""
-    except HTTPError as error:
-        body = error.read().decode(errors="replace")
-        try:
-            return 0, json.loads(body).get("error", body)
-        except ValueError:
-            return 0, f"HTTP {error.code}: {body[:200]}"
-    except (URLError, OSError, ValueError) as error:
+        return finite_samples(get(url, "/api/v1/query", {"query": expr}, validate_certs)), ""
+    except PrometheusError as error:
         return 0, str(error)
 
 

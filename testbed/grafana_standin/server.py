@@ -1,4 +1,4 @@
-"""The aiohttp application: routes, authentication, error answers, the request log and /metrics."""
+"""The aiohttp application: routes, a browser's pages, authentication, error answers, the request log and /metrics."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import traceback
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from . import datasources, metrics, routes_dashboards, routes_folders, routes_platform
+from . import datasources, metrics, pages, routes_dashboards, routes_folders, routes_platform
 from .auth import Authenticator
 from .config import GrafanaConfig
 from .context import (
@@ -47,7 +47,7 @@ def create_app(config: GrafanaConfig) -> web.Application:
     app[STARTED] = time.monotonic()
     app[metrics.METRICS] = metrics.RequestMetrics(version=config.version, revision=config.commit)
     app.router.add_get("/metrics", metrics.serve_metrics)
-    for table in (routes_platform.routes, routes_folders.routes, routes_dashboards.routes):
+    for table in (routes_platform.routes, routes_folders.routes, routes_dashboards.routes, pages.routes):
         app.router.add_routes(table)
     return app
 
