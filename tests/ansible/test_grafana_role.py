@@ -326,7 +326,12 @@ def test_check_mode_reports_what_would_change_and_writes_nothing(
     assert run.returncode == 0, run.tail()
     assert run.changed == 1, run.tail()
     diff = [line.replace(" ", "") for line in run.output.splitlines() if line.startswith(("-", "+"))]
-    assert diff == ["---before", "+++after", "-title:Requestrate", "+title:Requestspersecond"], run.tail(100)
+    assert diff == [
+        "---before:dashboardmlmon-test-api(Grafana)",
+        "+++after:dashboardmlmon-test-api(file)",
+        '-"title":"Requestrate",',
+        '+"title":"Requestspersecond",',
+    ], run.tail(100)
     assert writes(requests_since(grafana_standin, mark)) == []
     stored = api.get("/api/dashboards/uid/mlmon-test-api").json()["dashboard"]
     assert (stored["version"], stored["panels"][0]["title"]) == (1, "Request rate")
