@@ -337,6 +337,21 @@ def test_check_mode_reports_what_would_change_and_writes_nothing(
     assert (stored["version"], stored["panels"][0]["title"]) == (1, "Request rate")
 
 
+def test_compare_only_reports_what_would_be_saved_without_a_change_or_a_write(
+    grafana_standin: GrafanaStandin, dashboards: list[Path], tmp_path: Path
+) -> None:
+    """grafana_dashboards_compare_only (how verify runs the role): status says updated, changed=0, no write. Real."""
+    variables = as_admin(grafana_standin, dashboards)
+    assert run_role(tmp_path, variables).returncode == 0
+    edit(dashboards[0], rename_first_panel)
+    mark = len(grafana_standin.requests())
+    run = run_role(tmp_path, {**variables, "grafana_dashboards_compare_only": True})
+    assert run.returncode == 0, run.tail()
+    assert run.changed == 0, run.tail()
+    assert "mlmon-test-api: updated" in run.output
+    assert writes(requests_since(grafana_standin, mark)) == []
+
+
 def test_wrong_password_fails_naming_where_the_password_comes_from(
     grafana_standin: GrafanaStandin, dashboards: list[Path], tmp_path: Path
 ) -> None:
