@@ -25,7 +25,7 @@ CHART = Path(gen_values_schema.__file__).parent / "kube-prometheus-stack"
 # make setup installs the pinned helm into the venv.
 HELM = str(BIN / "helm")
 
-# The values mlmon's prometheus_stack role passes, plus components switched off.
+# The values mlmon's prometheus_stack role passes (Alertmanager's configuration aside), plus components switched off.
 MLMON_VALUES: dict[str, Any] = {
     "prometheus": {
         "service": {"type": "NodePort", "nodePort": 30300},
@@ -42,7 +42,7 @@ MLMON_VALUES: dict[str, Any] = {
         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
                       "limits": {"memory": "512Mi"}},
     },
-    "alertmanager": {"enabled": False},
+    "alertmanager": {"enabled": True, "alertmanagerSpec": {"secrets": ["mlmon-alertmanager-receivers"]}},
     "kubeStateMetrics": {"enabled": False},
     "nodeExporter": {"enabled": False},
 }
@@ -107,9 +107,12 @@ def test_mlmon_values_render_the_objects_mlmon_depends_on(tmp_path: Path) -> Non
         ("Service", "prom-grafana"),
         ("ServiceAccount", "prom-grafana"),
         ("ConfigMap", "prom-kube-prometheus-stack-grafana-datasource"),
+        ("Alertmanager", "prom-kube-prometheus-stack-alertmanager"),
+        ("Secret", "alertmanager-prom-kube-prometheus-stack-alertmanager"),
+        ("Service", "prom-kube-prometheus-stack-alertmanager"),
     } <= names(docs)
     assert all(d["metadata"].get("namespace", "monitoring") == "monitoring" for d in docs)
-    assert not {kind for kind, _ in names(docs)} & {"Alertmanager", "DaemonSet"}
+    assert "DaemonSet" not in {kind for kind, _ in names(docs)}
     assert ("Deployment", "prom-kube-state-metrics") not in names(docs)
 
 
@@ -126,7 +129,9 @@ def test_prometheus_cr_selects_by_release_label(tmp_path: Path) -> None:
     assert spec["image"] == "quay.io/prometheus/prometheus:v3.14.0-distroless"
     assert spec["portName"] == "http-web"
     assert spec["externalUrl"] == "http://prom-kube-prometheus-stack-prometheus.monitoring:9090"
-    assert "alerting" not in spec
+    assert spec["alerting"]["alertmanagers"] == [{
+        "namespace": "monitoring", "name": "prom-kube-prometheus-stack-alertmanager", "port": "http-web",
+        "pathPrefix": "/", "apiVersion": "v2"}]
 
 
 def test_nil_uses_helm_values_off_selects_everything(tmp_path: Path) -> None:
@@ -211,6 +216,7 @@ def test_optional_components_render_with_real_images(tmp_path: Path) -> None:
     } <= images
     am = find(docs, "Alertmanager", "prom-kube-prometheus-stack-alertmanager")
     assert am["spec"]["image"] == "quay.io/prometheus/alertmanager:v0.34.0"
+    assert "secrets" not in am["spec"], "no secrets: the field is left out, as the real chart does"
     assert ("PrometheusRule", "prom-kube-prometheus-stack-general.rules") in names(docs)
     prometheus = find(docs, "Prometheus", "prom-kube-prometheus-stack-prometheus")["spec"]
     assert prometheus["alerting"]["alertmanagers"][0]["name"] == (
@@ -265,3 +271,12 @@ def test_values_schema_is_what_the_generator_writes() -> None:
     """real: the committed values.schema.json is gen_values_schema.py's output."""
     assert (CHART / "values.schema.json").read_text() == gen_values_schema.render()
     assert json.loads(gen_values_schema.render())["additionalProperties"] is False
+
+
+def test_alertmanager_mounts_the_secrets_it_is_given(tmp_path: Path) -> None:
+    """real: alertmanager.alertmanagerSpec.secrets becomes the CR's spec.secrets, which the operator mounts
+    at /etc/alertmanager/secrets/<name>/ (as the real chart's templates/alertmanager/alertmanager.yaml)."""
+    docs = render(tmp_path, {"alertmanager": {"alertmanagerSpec": {"secrets": ["receivers", "tls"]}}})
+    am = find(docs, "Alertmanager", "prom-kube-prometheus-stack-alertmanager")
+    assert am["spec"]["secrets"] == ["receivers", "tls"]
+
