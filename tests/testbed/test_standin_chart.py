@@ -9,6 +9,7 @@ and ports asserted here are the real chart's for release ``prom`` in namespace `
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 from pathlib import Path
@@ -19,13 +20,14 @@ import pytest
 import yaml
 
 from testbed.charts import gen_values_schema
-from tests.playbook_runner import BIN
+from tests.playbook_runner import BIN, run_playbook
 
 CHART = Path(gen_values_schema.__file__).parent / "kube-prometheus-stack"
 # make setup installs the pinned helm into the venv.
 HELM = str(BIN / "helm")
 
-# The values mlmon's prometheus_stack role passes (Alertmanager's configuration aside), plus components switched off.
+# The values mlmon's prometheus_stack role passes (Alertmanager's configuration aside: see
+# test_the_roles_alertmanager_values_render_its_config_over_the_charts), plus components switched off.
 MLMON_VALUES: dict[str, Any] = {
     "prometheus": {
         "service": {"type": "NodePort", "nodePort": 30300},
@@ -280,3 +282,22 @@ def test_alertmanager_mounts_the_secrets_it_is_given(tmp_path: Path) -> None:
     am = find(docs, "Alertmanager", "prom-kube-prometheus-stack-alertmanager")
     assert am["spec"]["secrets"] == ["receivers", "tls"]
 
+
+def test_the_roles_alertmanager_values_render_its_config_over_the_charts(tmp_path: Path) -> None:
+    """real: the prometheus_stack role's own values (rendered by ansible-playbook) make the config Secret
+    Alertmanager loads: the role's route, receivers and inhibit rules, the chart's templates beside them (Helm
+    merges maps and replaces lists), and the receivers' Secret mounted."""
+    out = tmp_path / "role"
+    out.mkdir()
+    run = run_playbook("tests/ansible/playbooks/render_alertmanager.yml", inventory="localhost,", extra_vars={
+        "out": str(out), "write_secrets": False,
+        "prometheus_stack_alert_webhook_url": "https://hooks.example.com/mlmon?token=not-in-values"})
+    assert run.returncode == 0, run.tail()
+    values = json.loads((out / "values.json").read_text())
+    docs = render(tmp_path, {"alertmanager": values["alertmanager"]})
+    secret = find(docs, "Secret", "alertmanager-prom-kube-prometheus-stack-alertmanager")
+    config = yaml.safe_load(base64.b64decode(secret["data"]["alertmanager.yaml"]))
+    assert config == {**values["alertmanager"]["config"], "templates": ["/etc/alertmanager/config/*.tmpl"]}
+    assert "not-in-values" not in json.dumps(docs)
+    am = find(docs, "Alertmanager", "prom-kube-prometheus-stack-alertmanager")
+    assert am["spec"]["secrets"] == ["mlmon-alertmanager-receivers"]
