@@ -222,6 +222,15 @@ def test_the_chart_values_hold_no_secret_and_mount_the_receivers_secret(rendered
     assert page["webhook_configs"][0]["url_file"] == f"/etc/alertmanager/secrets/{SECRET_NAME}/webhook-url"
 
 
+def test_every_severity_of_the_models_alerts_is_routed_to_a_receiver(rendered: Rendered) -> None:
+    """real: no alert of files/alerts/rules.yml carries a severity that the configuration sends nowhere."""
+    config = yaml.safe_load(rendered.config_file.read_text())
+    routed = {route["matchers"][0]: route["receiver"] for route in config["route"]["routes"]}
+    severities = {rule["labels"]["severity"] for rule in RULES.values()}
+    assert {f'severity = "{severity}"' for severity in severities} <= set(routed), routed
+    assert config["route"]["receiver"] == "null"
+
+
 def test_a_critical_alert_reaches_the_webhook_with_labels_summary_runbook_then_its_resolution(
     alertmanager: Alertmanager, receivers: HttpInbox
 ) -> None:
