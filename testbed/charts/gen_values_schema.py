@@ -46,6 +46,7 @@ FREE_FORM: dict[str, Schema] = {
     "alertmanager.alertmanagerSpec.nodeSelector": STRING_MAP,
     "alertmanager.alertmanagerSpec.tolerations": OBJECT_LIST,
     "alertmanager.alertmanagerSpec.securityContext": ANY_OBJECT,
+    "alertmanager.alertmanagerSpec.secrets": STRING_LIST,
     "grafana.service.type": SERVICE_TYPE,
     "grafana.service.annotations": STRING_MAP,
     "grafana.service.labels": STRING_MAP,

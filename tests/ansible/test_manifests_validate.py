@@ -28,7 +28,10 @@ def manifests(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
     custom = {name for name in rendered if name.startswith("monitor-")}
     assert custom == {"monitor-servicemonitor", "monitor-prometheusrule"}
     rendered = {name: manifest for name, manifest in rendered.items() if not name.startswith("monitor-")}
-    assert set(rendered) == {"model-namespace", "model-service", "model-deployment", "stack-namespace", "stack-secret"}
+    assert set(rendered) == {
+        "model-namespace", "model-service", "model-deployment", "stack-namespace", "stack-secret",
+        "stack-alertmanager-secret",
+    }
     return rendered
 
 

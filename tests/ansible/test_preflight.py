@@ -125,3 +125,77 @@ def test_a_role_variable_in_host_vars_wins_over_the_shared_setting(tmp_path, tag
     assert run.returncode != 0, run.tail()
     assert named in run.output, run.tail()
     assert run.changed == 0
+
+
+EMAIL = {
+    "prometheus_stack_alert_email_to": ["oncall@example.com"],
+    "prometheus_stack_alert_email_from": "alertmanager@example.com",
+    "prometheus_stack_alert_email_smarthost": "smtp.example.com:587",
+}
+
+
+@pytest.mark.parametrize(
+    ("extra_vars", "named", "why"),
+    [
+        ({"prometheus_stack_alert_webhook_url": "hooks.example.com/x"}, "prometheus_stack_alert_webhook_url", "http"),
+        ({"prometheus_stack_alert_slack_webhook_url": "ftp://x"}, "prometheus_stack_alert_slack_webhook_url", "http"),
+        ({"prometheus_stack_alert_email_to": ["oncall@example.com"]}, "prometheus_stack_alert_email_smarthost",
+         "must be set too"),
+        ({**EMAIL, "prometheus_stack_alert_email_smarthost": "smtp.example.com"},
+         "prometheus_stack_alert_email_smarthost", "host:port"),
+        ({**EMAIL, "prometheus_stack_alert_email_to": ["oncall"]}, "prometheus_stack_alert_email_to", "addresses"),
+        ({"prometheus_stack_alert_email_smarthost": "smtp.example.com:587"}, "prometheus_stack_alert_email_to",
+         "is empty"),
+        ({**EMAIL, "prometheus_stack_alert_email_username": "mlmon"}, "prometheus_stack_alert_email_password",
+         "MLMON_ALERT_EMAIL_PASSWORD"),
+        ({"prometheus_stack_alert_severity_receivers": {"page": ["webhook"]}},
+         "prometheus_stack_alert_severity_receivers", "the alerts carry critical and warning"),
+        ({"prometheus_stack_alert_severity_receivers": {"critical": ["slack"]}},
+         "prometheus_stack_alert_severity_receivers.critical", "prometheus_stack_alert_slack_webhook_url"),
+        ({"prometheus_stack_alert_severity_receivers": {"warning": ["pagerduty"]}},
+         "prometheus_stack_alert_severity_receivers.warning", "the receivers are webhook, slack, email"),
+        ({"prometheus_stack_alert_group_interval": "0s"}, "prometheus_stack_alert_group_interval",
+         "(0s) is not a duration"),
+        ({"prometheus_stack_extra_values": {"alertmanager": {"enabled": False}}},
+         "prometheus_stack_extra_values.alertmanager.enabled", "reach nobody"),
+    ],
+    ids=[
+        "webhook-url-without-scheme", "slack-url-not-http", "email-to-without-smarthost", "smarthost-without-port",
+        "email-to-not-an-address", "smarthost-without-to", "username-without-password", "unknown-severity",
+        "severity-to-unset-receiver", "unknown-receiver", "zero-group-interval", "alertmanager-off",
+    ],
+)
+def test_bad_alert_receiver_setting_fails_in_preflight_naming_the_key(extra_vars: dict, named: str, why: str) -> None:
+    run = _run("prometheus_stack", extra_vars)
+    flat = " ".join(run.output.split())
+    assert run.returncode != 0, run.tail()
+    assert named in flat and why in flat, run.tail()
+    assert run.changed == 0
+
+
+def test_alert_receivers_that_are_set_pass_preflight() -> None:
+    """Every receiver set, severities split between them: preflight passes."""
+    run = _run("prometheus_stack_preflight", {
+        **EMAIL,
+        "prometheus_stack_alert_webhook_url": "https://hooks.example.com/mlmon?token=x",
+        "prometheus_stack_alert_slack_webhook_url": "https://hooks.slack.com/services/T0/B0/x",
+        "prometheus_stack_alert_email_username": "mlmon",
+        "prometheus_stack_alert_email_password": "smtp-pw",
+        "prometheus_stack_alert_severity_receivers": {"critical": ["slack", "webhook"], "warning": ["email"]},
+    })
+    assert run.returncode == 0, run.tail()
+
+
+def test_receiver_secrets_are_not_printed_when_preflight_fails_verbosely() -> None:
+    """A -vvv run that refuses the webhook URL shows neither it nor the other receivers' secrets."""
+    secrets = {
+        "prometheus_stack_alert_webhook_url": "ftp://hooks.example.com/?token=webhook-secret-41c2",
+        "prometheus_stack_alert_slack_webhook_url": "https://hooks.slack.com/services/T0/B0/slack-secret-9a7e",
+    }
+    run = run_playbook("site.yml", "--tags", "prometheus_stack", "-vvv", inventory=INVENTORY,
+                       extra_vars={**NOWHERE, **secrets},
+                       env={**NO_CLUSTER, "MLMON_ALERT_EMAIL_PASSWORD": "smtp-secret-3b8d"})
+    assert run.returncode != 0
+    assert "prometheus_stack_alert_webhook_url" in run.output
+    for secret in ("webhook-secret-41c2", "slack-secret-9a7e", "smtp-secret-3b8d"):
+        assert secret not in run.output

@@ -59,7 +59,7 @@ def test_check_on_a_bare_cluster_previews_what_it_can_and_names_what_it_cannot(c
     assert role_writes(chain.audit()[before:]) == []
     flat = " ".join(run.output.split())  # the callback wraps long messages
     assert re.findall(r"Check mode: not previewed: ([^.]*)\.", flat) == [
-        "the waits for the CRDs, Grafana, the operator and Prometheus",
+        "the waits for the CRDs, Grafana, the operator, Prometheus and Alertmanager",
         "the rollout of Deployment house-price/model, which would change first (see its diff above)",
         "the ServiceMonitor, the PrometheusRule and the target wait",
         "the datasource, the folder and the dashboards",

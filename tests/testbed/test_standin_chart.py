@@ -9,6 +9,7 @@ and ports asserted here are the real chart's for release ``prom`` in namespace `
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 from pathlib import Path
@@ -19,13 +20,14 @@ import pytest
 import yaml
 
 from testbed.charts import gen_values_schema
-from tests.playbook_runner import BIN
+from tests.playbook_runner import BIN, run_playbook
 
 CHART = Path(gen_values_schema.__file__).parent / "kube-prometheus-stack"
 # make setup installs the pinned helm into the venv.
 HELM = str(BIN / "helm")
 
-# The values mlmon's prometheus_stack role passes, plus components switched off.
+# The values mlmon's prometheus_stack role passes (Alertmanager's configuration aside: see
+# test_the_roles_alertmanager_values_render_its_config_over_the_charts), plus components switched off.
 MLMON_VALUES: dict[str, Any] = {
     "prometheus": {
         "service": {"type": "NodePort", "nodePort": 30300},
@@ -42,7 +44,7 @@ MLMON_VALUES: dict[str, Any] = {
         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
                       "limits": {"memory": "512Mi"}},
     },
-    "alertmanager": {"enabled": False},
+    "alertmanager": {"enabled": True, "alertmanagerSpec": {"secrets": ["mlmon-alertmanager-receivers"]}},
     "kubeStateMetrics": {"enabled": False},
     "nodeExporter": {"enabled": False},
 }
@@ -107,9 +109,12 @@ def test_mlmon_values_render_the_objects_mlmon_depends_on(tmp_path: Path) -> Non
         ("Service", "prom-grafana"),
         ("ServiceAccount", "prom-grafana"),
         ("ConfigMap", "prom-kube-prometheus-stack-grafana-datasource"),
+        ("Alertmanager", "prom-kube-prometheus-stack-alertmanager"),
+        ("Secret", "alertmanager-prom-kube-prometheus-stack-alertmanager"),
+        ("Service", "prom-kube-prometheus-stack-alertmanager"),
     } <= names(docs)
     assert all(d["metadata"].get("namespace", "monitoring") == "monitoring" for d in docs)
-    assert not {kind for kind, _ in names(docs)} & {"Alertmanager", "DaemonSet"}
+    assert "DaemonSet" not in {kind for kind, _ in names(docs)}
     assert ("Deployment", "prom-kube-state-metrics") not in names(docs)
 
 
@@ -126,7 +131,9 @@ def test_prometheus_cr_selects_by_release_label(tmp_path: Path) -> None:
     assert spec["image"] == "quay.io/prometheus/prometheus:v3.14.0-distroless"
     assert spec["portName"] == "http-web"
     assert spec["externalUrl"] == "http://prom-kube-prometheus-stack-prometheus.monitoring:9090"
-    assert "alerting" not in spec
+    assert spec["alerting"]["alertmanagers"] == [{
+        "namespace": "monitoring", "name": "prom-kube-prometheus-stack-alertmanager", "port": "http-web",
+        "pathPrefix": "/", "apiVersion": "v2"}]
 
 
 def test_nil_uses_helm_values_off_selects_everything(tmp_path: Path) -> None:
@@ -211,6 +218,7 @@ def test_optional_components_render_with_real_images(tmp_path: Path) -> None:
     } <= images
     am = find(docs, "Alertmanager", "prom-kube-prometheus-stack-alertmanager")
     assert am["spec"]["image"] == "quay.io/prometheus/alertmanager:v0.34.0"
+    assert "secrets" not in am["spec"], "no secrets: the field is left out, as the real chart does"
     assert ("PrometheusRule", "prom-kube-prometheus-stack-general.rules") in names(docs)
     prometheus = find(docs, "Prometheus", "prom-kube-prometheus-stack-prometheus")["spec"]
     assert prometheus["alerting"]["alertmanagers"][0]["name"] == (
@@ -265,3 +273,31 @@ def test_values_schema_is_what_the_generator_writes() -> None:
     """real: the committed values.schema.json is gen_values_schema.py's output."""
     assert (CHART / "values.schema.json").read_text() == gen_values_schema.render()
     assert json.loads(gen_values_schema.render())["additionalProperties"] is False
+
+
+def test_alertmanager_mounts_the_secrets_it_is_given(tmp_path: Path) -> None:
+    """real: alertmanager.alertmanagerSpec.secrets becomes the CR's spec.secrets, which the operator mounts
+    at /etc/alertmanager/secrets/<name>/ (as the real chart's templates/alertmanager/alertmanager.yaml)."""
+    docs = render(tmp_path, {"alertmanager": {"alertmanagerSpec": {"secrets": ["receivers", "tls"]}}})
+    am = find(docs, "Alertmanager", "prom-kube-prometheus-stack-alertmanager")
+    assert am["spec"]["secrets"] == ["receivers", "tls"]
+
+
+def test_the_roles_alertmanager_values_render_its_config_over_the_charts(tmp_path: Path) -> None:
+    """real: the prometheus_stack role's own values (rendered by ansible-playbook) make the config Secret
+    Alertmanager loads: the role's route, receivers and inhibit rules, the chart's templates beside them (Helm
+    merges maps and replaces lists), and the receivers' Secret mounted."""
+    out = tmp_path / "role"
+    out.mkdir()
+    run = run_playbook("tests/ansible/playbooks/render_alertmanager.yml", inventory="localhost,", extra_vars={
+        "out": str(out), "write_secrets": False,
+        "prometheus_stack_alert_webhook_url": "https://hooks.example.com/mlmon?token=not-in-values"})
+    assert run.returncode == 0, run.tail()
+    values = json.loads((out / "values.json").read_text())
+    docs = render(tmp_path, {"alertmanager": values["alertmanager"]})
+    secret = find(docs, "Secret", "alertmanager-prom-kube-prometheus-stack-alertmanager")
+    config = yaml.safe_load(base64.b64decode(secret["data"]["alertmanager.yaml"]))
+    assert config == {**values["alertmanager"]["config"], "templates": ["/etc/alertmanager/config/*.tmpl"]}
+    assert "not-in-values" not in json.dumps(docs)
+    am = find(docs, "Alertmanager", "prom-kube-prometheus-stack-alertmanager")
+    assert am["spec"]["secrets"] == ["mlmon-alertmanager-receivers"]
