@@ -72,3 +72,22 @@ def run_playbook(
     output = proc.stdout + proc.stderr
     recap = {m["host"]: {k: int(v) for k, v in m.groupdict().items() if k != "host"} for m in RECAP.finditer(output)}
     return PlaybookRun(proc.returncode, output, recap)
+
+
+def run_playbook_json(playbook: str | Path, variables_file: Path, variables: dict, *args: str) -> tuple[int, dict, str]:
+    """ansible-playbook with ``variables`` in ``variables_file`` (`-e @file`) and the JSON callback.
+
+    Returns the exit code, the callback's report and stderr.
+    """
+    variables_file.write_text(json.dumps(variables))
+    proc = subprocess.run(
+        [str(BIN / "ansible-playbook"), str(playbook), "-e", f"@{variables_file}", *args],
+        cwd=REPO,
+        env=playbook_env({"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"}),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.stdout, proc.stderr
+    return proc.returncode, json.loads(proc.stdout), proc.stderr

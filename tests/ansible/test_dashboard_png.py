@@ -8,7 +8,6 @@ fixed series; the PNG it writes is read back with Pillow, pixel by pixel).
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 import zlib
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from PIL import Image
 
-from tests.playbook_runner import BIN, REPO, playbook_env
+from tests.playbook_runner import REPO, run_playbook_json
 
 PLAYBOOK = REPO / "tests" / "ansible" / "playbooks" / "dashboard_png.yml"
 DASHBOARD = REPO / "files" / "dashboards" / "ml-model-api.json"
@@ -121,19 +120,9 @@ def run_module(tmp_path: Path, prometheus_url: str, dashboards: list[Path], **op
         **options,
     }
     vars_file = tmp_path / f"vars-{len(list(tmp_path.glob('vars-*')))}.json"
-    vars_file.write_text(json.dumps(settings))
-    proc = subprocess.run(
-        [str(BIN / "ansible-playbook"), str(PLAYBOOK), "-e", f"@{vars_file}"],
-        cwd=REPO,
-        env=playbook_env({"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"}),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert proc.stdout, proc.stderr
-    [task] = json.loads(proc.stdout)["plays"][0]["tasks"]
-    return {"rc": proc.returncode, **task["hosts"]["localhost"]}
+    returncode, report, _ = run_playbook_json(PLAYBOOK, vars_file, settings)
+    [task] = report["plays"][0]["tasks"]
+    return {"rc": returncode, **task["hosts"]["localhost"]}
 
 
 def panels_with_queries(dashboard: dict[str, Any]) -> list[str]:

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.playbook_runner import BIN, REPO, playbook_env
+from tests.playbook_runner import BIN, REPO, playbook_env, run_playbook_json
 from tests.testbed.fixtures import GrafanaStandin
 
 HERE = Path(__file__).resolve().parent
@@ -63,24 +63,14 @@ def call_modules(
         "grafana_dashboards": dashboards or [],
     }
     vars_file = tmp_path / f"module-vars-{len(list(tmp_path.glob('module-vars-*')))}.json"
-    vars_file.write_text(json.dumps(settings))
-    proc = subprocess.run(
-        [str(BIN / "ansible-playbook"), str(PLAYBOOK), "-e", f"@{vars_file}", *args],
-        cwd=REPO,
-        env=playbook_env({"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"}),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    report = json.loads(proc.stdout)
+    returncode, report, stderr = run_playbook_json(PLAYBOOK, vars_file, settings, *args)
     tasks = {task["task"]["name"]: task for task in report["plays"][0]["tasks"]}
     return ModuleRun(
-        returncode=proc.returncode,
+        returncode=returncode,
         folders=_item_results(tasks.get("Call grafana_folder")),
         dashboards=_item_results(tasks.get("Call grafana_dashboard")),
         warnings=[w for task in tasks.values() for w in task["hosts"]["localhost"].get("warnings", [])],
-        stderr=proc.stderr,
+        stderr=stderr,
     )
 
 
