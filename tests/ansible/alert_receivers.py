@@ -62,13 +62,14 @@ class HttpPost:
 class HttpInbox(_Recorder[HttpPost]):
     """An HTTP server on loopback that answers every POST with 200 and records it."""
 
-    def __init__(self, server: ThreadingHTTPServer) -> None:
+    def __init__(self, server: ThreadingHTTPServer, advertised: str = HOST) -> None:
         super().__init__()
-        self.url = f"http://{HOST}:{server.server_address[1]}"
+        self.url = f"http://{advertised}:{server.server_address[1]}"
 
 
 @contextmanager
-def http_inbox() -> Iterator[HttpInbox]:
+def http_inbox(bind: str = HOST, advertised: str = HOST) -> Iterator[HttpInbox]:
+    """The inbox listening on ``bind``; its URL names ``advertised`` (the address its senders reach it at)."""
     inbox: HttpInbox
 
     class Handler(BaseHTTPRequestHandler):
@@ -83,8 +84,8 @@ def http_inbox() -> Iterator[HttpInbox]:
         def log_message(self, *_args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer((HOST, 0), Handler)
-    inbox = HttpInbox(server)
+    server = ThreadingHTTPServer((bind, 0), Handler)
+    inbox = HttpInbox(server, advertised)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

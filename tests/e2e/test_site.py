@@ -19,8 +19,9 @@ import httpx
 import pytest
 import yaml
 
+from tests.ansible.alert_receivers import HttpPost, http_inbox
 from tests.ansible.test_tags import readme_tags
-from tests.e2e.kind import CLUSTER, ENGINE, KindChain, kind, kind_chain, role_writes
+from tests.e2e.kind import CLUSTER, ENGINE, KindChain, engine, kind, kind_chain, role_writes
 from tests.e2e.load import PredictLoad
 from tests.playbook_runner import BIN, REPO, PlaybookRun
 
@@ -373,6 +374,65 @@ def test_verbose_run_never_prints_the_password_and_pods_only_reference_it(
         check=False,
     )
     assert tracked.stdout == ""
+
+
+def kind_gateway() -> str:
+    """The host's IPv4 address on kind's network (podman's or Docker's network "kind"): pods reach the host there."""
+    [network] = json.loads(engine("network", "inspect", "kind").stdout)
+    subnets = network.get("subnets") or [
+        {"gateway": c.get("Gateway", "")} for c in (network.get("IPAM") or {}).get("Config") or []
+    ]
+    return next(s["gateway"] for s in subnets if "." in s.get("gateway", ""))
+
+
+def test_alert_drill_target_down_pages_the_webhook_then_resolves(chain: KindChain, first_run: PlaybookRun) -> None:
+    """Kind: Prometheus cannot scrape the model, ModelApiTargetDown fires and the real Alertmanager pages.
+
+    The scrapes fail because the ServiceMonitor is pointed at a path the pods do not serve (the pods keep
+    running, so the liveness probe cannot undo it); the webhook is the test's, on the host, reached from the
+    pod network at kind's gateway, its URL (with a token) only in the receivers' Secret.
+    """
+    with http_inbox(bind="0.0.0.0", advertised=kind_gateway()) as inbox:
+        receivers = {
+            "mlmon_alert_webhook_url": f"{inbox.url}/page?token=drill-{chain.password[-6:]}",
+            "prometheus_stack_alert_group_wait": "5s",
+            "prometheus_stack_alert_group_interval": "10s",
+        }
+        configured = chain.play("site.yml", "--tags", "prometheus_stack", extra_vars=receivers)
+        assert configured.returncode == 0, configured.tail()
+        again = chain.play("site.yml", "--tags", "prometheus_stack", extra_vars=receivers)
+        assert again.returncode == 0 and again.changed == 0, again.tail()
+        values = subprocess.run(
+            [str(BIN / "helm"), "get", "values", "prom", "-n", "monitoring", "--all", "-o", "json"],
+            env={"PATH": str(BIN), "HOME": str(chain.state), "KUBECONFIG": str(chain.kubeconfig)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert "url_file" in values and "token=drill" not in values, "the URL lives in the Secret, not the values"
+
+        def target_down(post: HttpPost, status: str) -> bool:
+            return post.body.get("status") == status and any(
+                a["labels"].get("alertname") == "ModelApiTargetDown" for a in post.body.get("alerts", [])
+            )
+
+        broken = chain.play(
+            "site.yml", "--tags", "service_monitor_apply", extra_vars={"service_monitor_path": "/no-such-metrics"}
+        )
+        try:
+            assert broken.returncode == 0, broken.tail()
+            firing = inbox.wait_for(lambda p: target_down(p, "firing"), 480, "ModelApiTargetDown firing")
+        finally:
+            repaired = chain.play("site.yml", "--tags", "service_monitor_apply")
+        assert repaired.returncode == 0, repaired.tail()
+        assert firing.path == receivers["mlmon_alert_webhook_url"].removeprefix(inbox.url)
+        alert = next(a for a in firing.body["alerts"] if a["labels"]["alertname"] == "ModelApiTargetDown")
+        assert (alert["labels"]["namespace"], alert["labels"]["severity"]) == ("house-price", "critical")
+        assert alert["annotations"]["summary"] == "Prometheus cannot scrape a model API pod"
+        assert alert["annotations"]["runbook"] == "docs/runbooks.md#modelapitargetdown"
+        inbox.wait_for(lambda p: target_down(p, "resolved"), 300, "ModelApiTargetDown resolved")
+    restored = chain.play("site.yml", "--tags", "prometheus_stack")
+    assert restored.returncode == 0, restored.tail()
 
 
 def test_teardown_removes_what_site_created_then_the_cluster(chain: KindChain, first_run: PlaybookRun) -> None:
