@@ -291,6 +291,11 @@ def _no_verdict(analyses: list[Analysis], settings: Settings, streak: int, passe
         note = f"{last.canary_requests:.0f} in the last window, at least {settings.min_requests} needed"
         check = Check(NO_VERDICT, FAIL, last.canary_requests, settings.min_requests, note)
         reason = f"too few canary requests ({note})"
+        if not any(a.canary_requests for a in analyses):
+            reason += (
+                '; no series with track="canary" at all: does traffic reach the Service, and does the ServiceMonitor'
+                " copy the pods' track label (podTargetLabels, the service_monitor role)?"
+            )
     else:
         undecided = [c.describe() for c in last.checks if c.outcome == INCONCLUSIVE]
         reason = "; ".join(undecided) if undecided else f"{streak} of {passes} passes in a row"

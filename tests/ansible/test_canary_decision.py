@@ -191,7 +191,15 @@ def test_an_idle_canary_gives_no_verdict_and_aborts_when_time_is_up() -> None:
     verdict = verdict_of([(Side(requests=0, errors=0, p95=None), STABLE)], timeout=120)
     assert verdict.verdict == ABORT
     assert verdict.failed_check.name == "no verdict"
-    assert verdict.msg == "no verdict within 120s: too few canary requests (0 in the last window, at least 50 needed)"
+    assert verdict.msg.startswith(
+        "no verdict within 120s: too few canary requests (0 in the last window, at least 50 needed);"
+        ' no series with track="canary" at all'
+    )
     assert {a.outcome for a in verdict.analyses} == {INCONCLUSIVE}
     # At 30, 60, 90 and 120 s: one more would end after the timeout.
     assert len(verdict.analyses) == 4
+
+
+def test_a_canary_that_served_a_little_is_not_suspected_of_missing_labels() -> None:
+    verdict = verdict_of([(Side(requests=10, errors=0, p95=0.02), STABLE)], timeout=60)
+    assert verdict.msg == "no verdict within 60s: too few canary requests (10 in the last window, at least 50 needed)"
