@@ -203,3 +203,15 @@ def test_an_idle_canary_gives_no_verdict_and_aborts_when_time_is_up() -> None:
 def test_a_canary_that_served_a_little_is_not_suspected_of_missing_labels() -> None:
     verdict = verdict_of([(Side(requests=10, errors=0, p95=0.02), STABLE)], timeout=60)
     assert verdict.msg == "no verdict within 60s: too few canary requests (10 in the last window, at least 50 needed)"
+
+
+def test_a_timeout_of_interval_times_passes_leaves_room_for_every_pass() -> None:
+    """The smallest timeout preflight allows; the queries' own time does not push the last analysis out."""
+    script = Scripted([(GOOD, STABLE)])
+
+    def slow_query(expr: str) -> list[dict]:
+        script.now += 0.5
+        return script.query(expr)
+
+    verdict = run(slow_query, SETTINGS, 30, 3, 90, sleep=script.sleep, clock=script.clock)
+    assert verdict.verdict == PROMOTE
