@@ -61,6 +61,8 @@ def test_the_expected_alerts_exist() -> None:
         "ModelApiTargetDown",
         "ModelApiTargetMissing",
         "ModelApiNoPredictions",
+        "ModelInputDrift",
+        "PredictionShift",
     }
 
 
