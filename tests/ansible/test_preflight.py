@@ -57,6 +57,7 @@ def test_missing_grafana_password_names_the_variable_and_the_environment_variabl
         ("service_monitor", {"service_monitor_drift_min_observations": 0}, "service_monitor_drift_min_observations"),
         ("prometheus_stack", {"prometheus_stack_retention": "ten days"}, "prometheus_stack_retention"),
         ("prometheus_stack", {"mlmon_grafana_node_port": 30300}, "prometheus_stack_grafana_node_port"),
+        ("verify", {"verify_warmup_batch_size": 0}, "verify_warmup_batch_size"),
     ],
     ids=lambda v: v if isinstance(v, str) else None,
 )
