@@ -117,7 +117,7 @@ def _add_routes(
         predicted = model.predict(rows)
         recorder.inference(handler, time.perf_counter() - started)
         prices = [round(float(value), 2) for value in predicted]
-        recorder.predictions(handler, model.metadata.version, prices)
+        recorder.predictions(handler, model.metadata.version, rows, prices)
         return prices
 
     @app.post(PREDICT, response_model=PredictionResponse, tags=["predictions"], responses=UNREADABLE_BODY)

@@ -8,14 +8,19 @@ default registry, so several apps can live in one process (tests) without clashi
 * ``house_price_inference_duration_seconds{handler}``: histogram, the model call alone;
 * ``house_price_batch_size``: histogram, houses per accepted /batch-predict request;
 * ``house_price_validation_errors_total{field}``: counter, rejected inputs by field;
-* ``house_price_model_info{version, trained_at}``: gauge, 1 once a model is loaded.
+* ``house_price_model_info{version, trained_at}``: gauge, 1 once a model is loaded;
+* ``house_price_drift_observations_total{model_version, feature, bin}``: counter, houses priced per
+  bin of the training distribution, per feature and for the price (``house_price.drift``);
+* ``house_price_drift_reference_ratio{model_version, feature, bin}``: gauge, the training share of
+  each of those bins, from the artefact.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from house_price.drift import DriftCollector
 from house_price.metadata import ModelMetadata
 
 PRICE_BUCKETS_DOLLARS: tuple[float, ...] = (
@@ -57,7 +62,11 @@ class PredictionRecorder(Protocol):
 
     def model_loaded(self, metadata: ModelMetadata) -> None: ...
 
-    def predictions(self, handler: str, model_version: str, prices: Sequence[float]) -> None: ...
+    def predictions(
+        self, handler: str, model_version: str, houses: Sequence[Mapping[str, object]], prices: Sequence[float]
+    ) -> None:
+        """``houses`` as the model read them and their ``prices``, in the same order; called on the event loop."""
+        ...
 
     def inference(self, handler: str, seconds: float) -> None: ...
 
@@ -114,6 +123,7 @@ class ModelMetrics:
             ["version", "trained_at"],
             registry=registry,
         )
+        self._drift = DriftCollector(registry)
         # Labelled series already looked up, by label values: a request adds to them without
         # prometheus_client's label look-up (a few microseconds each, a request makes three).
         self._inference_by_handler = {handler: self._inference.labels(handler) for handler in self._handlers}
@@ -128,8 +138,11 @@ class ModelMetrics:
         self._prices.labels(metadata.version)
         for handler in self._handlers:
             self._predictions.labels(metadata.version, handler)
+        self._drift.model_loaded(metadata)
 
-    def predictions(self, handler: str, model_version: str, prices: Sequence[float]) -> None:
+    def predictions(
+        self, handler: str, model_version: str, houses: Sequence[Mapping[str, object]], prices: Sequence[float]
+    ) -> None:
         counter = self._predictions_by_labels.get((model_version, handler))
         if counter is None:
             counter = self._predictions_by_labels[model_version, handler] = self._predictions.labels(
@@ -141,6 +154,7 @@ class ModelMetrics:
             histogram = self._prices_by_version[model_version] = self._prices.labels(model_version)
         for price in prices:
             histogram.observe(price)
+        self._drift.observe(houses, prices)
 
     def inference(self, handler: str, seconds: float) -> None:
         histogram = self._inference_by_handler.get(handler)
@@ -162,7 +176,9 @@ class NoMetrics:
     def model_loaded(self, metadata: ModelMetadata) -> None:
         return None
 
-    def predictions(self, handler: str, model_version: str, prices: Sequence[float]) -> None:
+    def predictions(
+        self, handler: str, model_version: str, houses: Sequence[Mapping[str, object]], prices: Sequence[float]
+    ) -> None:
         return None
 
     def inference(self, handler: str, seconds: float) -> None:

@@ -3,7 +3,8 @@
 An artefact is a joblib file (a pickle: load only artefacts you built) holding a dict with the
 fitted scikit-learn ``pipeline`` (the source of truth), its ``metadata`` and the ``exported`` model
 (ONNX, made at training time by ``house_price.export``) that the service answers requests with. The
-metadata's version is the one the service reports; nothing overrides it.
+metadata's version is the one the service reports; nothing overrides it. The metadata's ``reference``
+(the training distribution) is what the service's drift metrics compare live traffic with.
 
 Reading an artefact imports scikit-learn; the service does it in a child process
 (``house_price.runtime.load``), so that its own memory holds only the exported model.
@@ -21,8 +22,8 @@ import sklearn
 from pydantic import ValidationError
 from sklearn.pipeline import Pipeline
 
-from house_price.features import FEATURES
-from house_price.metadata import ModelLoadError, ModelMetadata
+from house_price.features import CATEGORIES, FEATURES
+from house_price.metadata import CategoryBins, ModelLoadError, ModelMetadata, NumericBins, Reference
 
 # Readable by everyone: the image copies the artefact built as root and serves it as UID 10001.
 ARTEFACT_MODE = 0o644
@@ -85,6 +86,11 @@ def read(path: Path) -> TrainedModel:
         raise ModelLoadError(f"cannot read model artefact {path}: {error}") from error
     if not isinstance(payload, dict) or not isinstance(payload.get("pipeline"), Pipeline):
         raise ModelLoadError(f"{path} is not a house-price model artefact")
+    if isinstance(payload.get("metadata"), dict) and "reference" not in payload["metadata"]:
+        raise ModelLoadError(
+            f"{path} holds no training reference for the drift metrics in its metadata (made before the service "
+            f"exported them?); retrain it with `python -m house_price.train --out {path}`"
+        )
     try:
         metadata = ModelMetadata.model_validate(payload.get("metadata"))
     except ValidationError as error:
@@ -93,6 +99,7 @@ def read(path: Path) -> TrainedModel:
         raise ModelLoadError(
             f"{path} was trained on features {list(metadata.features)}, this service sends {list(FEATURES)}"
         )
+    _check_reference(metadata.reference, path)
     if metadata.sklearn_version != sklearn.__version__:
         raise ModelLoadError(
             f"{path} was trained with scikit-learn {metadata.sklearn_version}, this service runs "
@@ -109,3 +116,21 @@ def read(path: Path) -> TrainedModel:
             f"served one?); retrain it with `python -m house_price.train --out {path}`"
         )
     return TrainedModel(pipeline=payload["pipeline"], exported=exported["model"], metadata=metadata)
+
+
+def _check_reference(reference: Reference, path: Path) -> None:
+    """Every feature binned as this service bins it: numbers by edges, categories by this service's values."""
+    if set(reference.features) != set(FEATURES):
+        raise ModelLoadError(
+            f"{path}'s training reference covers features {sorted(reference.features)}, this service sends "
+            f"{sorted(FEATURES)}"
+        )
+    for name, bins in reference.features.items():
+        if name in CATEGORIES:
+            fits = isinstance(bins, CategoryBins) and bins.categories == CATEGORIES[name]
+            expected = f"one bin per category of {list(CATEGORIES[name])}"
+        else:
+            fits = isinstance(bins, NumericBins)
+            expected = "bin edges"
+        if not fits:
+            raise ModelLoadError(f"{path}'s training reference bins {name!r} as {bins}, this service needs {expected}")

@@ -6,7 +6,8 @@ Usage::
 
 The same seed and row count always give the same held-out metrics; only ``trained_at`` differs.
 The artefact holds the pipeline and its ONNX export; an export that disagrees with the pipeline
-(``house_price.parity``) is not written.
+(``house_price.parity``) is not written. Its metadata holds the training distribution
+(``reference``) the service's drift metrics compare live traffic with (``house_price.drift``).
 """
 
 import argparse
@@ -26,14 +27,22 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
 
 from house_price import data, export, parity
-from house_price.features import CONDITIONS, FEATURES, LOCATIONS, MODEL_COLUMNS, NUMERIC_FEATURES
-from house_price.metadata import SEMVER_PATTERN, ModelMetadata, RegressionMetrics
+from house_price.features import CATEGORIES, CONDITIONS, FEATURES, LOCATIONS, MODEL_COLUMNS, NUMERIC_FEATURES
+from house_price.metadata import (
+    SEMVER_PATTERN,
+    CategoryBins,
+    ModelMetadata,
+    NumericBins,
+    Reference,
+    RegressionMetrics,
+)
 from house_price.model import TrainedModel, save
 
 DEFAULT_SEED = 42
 DEFAULT_ROWS = 5_000
 DEFAULT_VERSION = "1.0.0"
 HELD_OUT_FRACTION = 0.2
+DECILES = np.arange(1, 10) / 10  # the floats nearest 0.1 ... 0.9; linspace makes the third 0.30000000000000004
 
 # Monotonic constraints on the transformed columns (numeric columns first, then location and
 # condition): price never falls with more floor area, more bathrooms or a better condition.
@@ -68,6 +77,41 @@ def build_pipeline(seed: int) -> Pipeline:
     return Pipeline([("encode", encode), ("regress", regressor)])
 
 
+def numeric_bins(values: np.ndarray) -> NumericBins:
+    """Bins at the deciles of ``values`` (fewer where deciles coincide, as for bedrooms) and each bin's share.
+
+    The deciles are values of the data (``inverted_cdf``: the smallest value with at least that share
+    at or below it), not interpolated between two: bedrooms' edges stay whole numbers, with no bin
+    like [2.4, 3) that no house can fall in. A value goes to the bin whose lower edge is the last at
+    or below it (``side="right"``), as the service's ``bisect_right`` puts a live value.
+    """
+    numbers = np.asarray(values, dtype=np.float64)
+    edges = np.unique(np.quantile(numbers, DECILES, method="inverted_cdf"))
+    counts = np.bincount(np.searchsorted(edges, numbers, side="right"), minlength=len(edges) + 1)
+    return NumericBins(edges=tuple(edges.tolist()), ratios=tuple((counts / len(numbers)).tolist()))
+
+
+def category_bins(values: np.ndarray, categories: Sequence[str]) -> CategoryBins:
+    """One bin per category, in ``categories`` order, and each one's share of ``values``."""
+    found = list(values)
+    return CategoryBins(
+        categories=tuple(categories), ratios=tuple(found.count(category) / len(found) for category in categories)
+    )
+
+
+def training_reference(features: np.ndarray, predictions: np.ndarray) -> Reference:
+    """The training distribution: each feature's column of ``features`` (rows in ``FEATURES`` order) and
+    the predicted prices of those rows."""
+    columns = {name: features[:, index] for index, name in enumerate(FEATURES)}
+    return Reference(
+        features={
+            name: category_bins(columns[name], CATEGORIES[name]) if name in CATEGORIES else numeric_bins(columns[name])
+            for name in FEATURES
+        },
+        prediction=numeric_bins(predictions),
+    )
+
+
 def train(
     *,
     seed: int = DEFAULT_SEED,
@@ -95,6 +139,7 @@ def train(
         seed=seed,
         rows=rows,
         sklearn_version=sklearn.__version__,
+        reference=training_reference(x_train, pipeline.predict(x_train)),
     )
     return TrainedModel(pipeline=pipeline, exported=export.to_onnx(pipeline), metadata=metadata)
 

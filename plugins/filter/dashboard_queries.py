@@ -3,9 +3,10 @@
 The verify role asks Prometheus each query a dashboard panel would run, so it needs the queries exactly as
 Grafana would send them: panels inside collapsed rows included, hidden targets skipped, and the dashboard's
 template variables (``$job``, ``${namespace}``, ``[[job]]``, ``${job:regex}``) and Grafana's built-in interval
-variables (``$__rate_interval``...) replaced by values the caller supplies. A variable without a value is an
-error rather than a query that silently returns nothing. The walk and the substitution live in
-``module_utils/dashboards.py``, shared with the module ``dashboard_png``, which draws the same queries.
+variables (``$__rate_interval``...) replaced by values the caller supplies, or else by the value the dashboard is
+saved with. A variable with neither is an error rather than a query that silently returns nothing. The walk and
+the substitution live in ``module_utils/dashboards.py``, shared with the module ``dashboard_png``, which draws the
+same queries.
 """
 
 from __future__ import annotations
@@ -22,14 +23,17 @@ name: dashboard_queries
 short_description: List a Grafana dashboard's PromQL queries with template variables resolved
 description:
   - Walks every panel (including the panels of collapsed rows) and returns one item per visible target with an C(expr).
-  - Replaces C($var), C(${var}), C(${var:format}) and C([[var]]) by the values given.
+  - Replaces C($var), C(${var}), C(${var:format}) and C([[var]]) by the values given; a dashboard template variable
+    without a value given takes its saved C(current) value, as Grafana opens the dashboard.
 options:
   _input:
     description: The dashboard JSON (a dict).
     type: dict
     required: true
   variables:
-    description: Variable name to value, for the dashboard's variables and Grafana built-ins such as C(__rate_interval).
+    description:
+      - Variable name to value, for the dashboard's variables and Grafana built-ins such as C(__rate_interval).
+      - These win over the values the dashboard is saved with.
     type: dict
     required: true
 """

@@ -4,7 +4,9 @@ Shared by the filter ``dashboard_queries`` (the verify role asks Prometheus each
 ``dashboard_png`` (which draws the same queries over a time range), so both see the same queries: panels inside
 collapsed rows included, hidden targets skipped, the dashboard's template variables (``$job``, ``${namespace}``,
 ``[[job]]``, ``${job:regex}``) and Grafana's built-in interval variables (``$__rate_interval``...) replaced by values
-the caller supplies. A variable without a value is an error rather than a query that silently returns nothing.
+the caller supplies. A template variable the caller gives no value for takes the value the dashboard is saved with
+(its ``current`` value), as Grafana opens it; a variable with neither is an error rather than a query that silently
+returns nothing.
 """
 
 from __future__ import annotations
@@ -29,6 +31,21 @@ def panels(dashboard: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
             yield from walk(panel.get("panels", []))
 
     return walk(dashboard.get("panels", []))
+
+
+def saved_values(dashboard: Mapping[str, Any]) -> dict[str, str]:
+    """The template variables' values the dashboard is saved with (``current.value``), where it has one."""
+    values = {}
+    for variable in dashboard.get("templating", {}).get("list", []):
+        value = (variable.get("current") or {}).get("value")
+        if isinstance(value, str) and value:
+            values[variable["name"]] = value
+    return values
+
+
+def with_saved_values(dashboard: Mapping[str, Any], variables: Mapping[str, str]) -> dict[str, str]:
+    """The caller's values, and the saved value of each template variable the caller gives none for."""
+    return {**saved_values(dashboard), **variables}
 
 
 def resolve(expr: str, variables: Mapping[str, str], where: str) -> str:
@@ -62,6 +79,7 @@ def panel_queries(panel: Mapping[str, Any], variables: Mapping[str, str]) -> lis
 
 def dashboard_queries(dashboard: Mapping[str, Any], variables: Mapping[str, str]) -> list[dict[str, str]]:
     """Return ``{name, panel, ref_id, expr}`` for every visible PromQL target of the dashboard."""
+    variables = with_saved_values(dashboard, variables)
     queries = []
     for panel in panels(dashboard):
         title = panel.get("title", "")

@@ -24,7 +24,9 @@ options:
   variables:
     description:
       - Variable name to value, for the dashboards' template variables and Grafana built-ins such as C(__rate_interval).
-      - A query that uses a variable without a value fails the module, naming the panel and the variable.
+      - A template variable without a value here takes the value the dashboard is saved with (its C(current) value), as
+        Grafana opens it.
+      - A query that uses a variable with neither fails the module, naming the panel and the variable.
     type: dict
     default: {}
   prometheus_url:
@@ -134,6 +136,7 @@ from ansible_collections.mlmon.monitoring.plugins.module_utils.dashboards import
     UnresolvedVariable,
     panel_queries,
     panels,
+    with_saved_values,
 )
 from ansible_collections.mlmon.monitoring.plugins.module_utils.prometheus_api import PrometheusError, get
 
@@ -154,7 +157,8 @@ def picture(
     if not UID.fullmatch(uid):
         raise PictureError(f"dashboard {title!r} has no uid of 1 to 40 letters, digits, - or _ (got {uid!r})")
     try:
-        queries = [(entry, panel_queries(entry, params["variables"])) for entry in panels(dashboard)]
+        variables = with_saved_values(dashboard, params["variables"])
+        queries = [(entry, panel_queries(entry, variables)) for entry in panels(dashboard)]
     except UnresolvedVariable as error:
         raise PictureError(f"dashboard {title!r}: {error}") from error
     placed, rows = layout([entry for entry, asked in queries if entry.get("type") == "row" or asked])

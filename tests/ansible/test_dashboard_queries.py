@@ -33,7 +33,7 @@ DASHBOARD = {
             ],
         },
         {"title": "Text", "type": "text"},
-    ]
+    ],
 }
 VARIABLES = {"job": "model", "namespace": "house-price", "__rate_interval": "1m"}
 
@@ -50,3 +50,23 @@ def test_collects_nested_panels_skips_hidden_targets_and_resolves_every_variable
 def test_a_variable_without_a_value_is_an_error_naming_panel_and_variable() -> None:
     with pytest.raises(AnsibleFilterError, match=r"panel 'Rate' target A: no value for template variable \$job"):
         dashboard_queries(DASHBOARD, {"namespace": "house-price", "__rate_interval": "1m"})
+
+
+def test_a_variable_without_a_value_takes_the_value_the_dashboard_is_saved_with() -> None:
+    """As Grafana opens it: the saved current value unless the caller gives one; none saved stays an error."""
+    board = {
+        "title": "ML",
+        "templating": {
+            "list": [
+                {"name": "job", "current": {}},
+                {"name": "feature", "current": {"selected": True, "text": "sqft", "value": "sqft"}},
+            ]
+        },
+        "panels": [{"title": "Drift", "targets": [{"refId": "A", "expr": 'psi{job="$job", feature="$feature"}'}]}],
+    }
+    [saved] = dashboard_queries(board, {"job": "model"})
+    assert saved["expr"] == 'psi{job="model", feature="sqft"}'
+    [given] = dashboard_queries(board, {"job": "model", "feature": "location"})
+    assert given["expr"] == 'psi{job="model", feature="location"}'
+    with pytest.raises(AnsibleFilterError, match=r"no value for template variable \$job"):
+        dashboard_queries(board, {})

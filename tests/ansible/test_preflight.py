@@ -55,8 +55,13 @@ def test_missing_grafana_password_names_the_variable_and_the_environment_variabl
         ("model_deployment", {"model_deployment_canary_passes": "many"}, "model_deployment_canary_passes"),
         ("service_monitor", {"service_monitor_port": "8000"}, "service_monitor_port"),
         ("service_monitor", {"service_monitor_interval": "often"}, "service_monitor_interval"),
+        ("service_monitor", {"service_monitor_drift_window": "1 hour"}, "service_monitor_drift_window"),
+        ("service_monitor", {"service_monitor_prediction_shift_for": "0m"}, "service_monitor_prediction_shift_for"),
+        ("service_monitor", {"service_monitor_drift_psi_threshold": 0}, "service_monitor_drift_psi_threshold"),
+        ("service_monitor", {"service_monitor_drift_min_observations": 0}, "service_monitor_drift_min_observations"),
         ("prometheus_stack", {"prometheus_stack_retention": "ten days"}, "prometheus_stack_retention"),
         ("prometheus_stack", {"mlmon_grafana_node_port": 30300}, "prometheus_stack_grafana_node_port"),
+        ("verify", {"verify_warmup_batch_size": 0}, "verify_warmup_batch_size"),
     ],
     ids=lambda v: v if isinstance(v, str) else None,
 )

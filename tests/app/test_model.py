@@ -78,6 +78,27 @@ def test_artefact_with_other_features_is_refused(trained: TrainedModel, tmp_path
         load(path)
 
 
+def test_artefact_without_training_reference_is_refused(trained: TrainedModel, tmp_path: Path) -> None:
+    """An artefact made before the drift metrics: the service could not export its reference series."""
+    path = tmp_path / "before-drift.joblib"
+    metadata = trained.metadata.model_dump(mode="json", exclude={"reference"})
+    exported = {"format": "onnx", "model": trained.exported}
+    joblib.dump({"pipeline": trained.pipeline, "exported": exported, "metadata": metadata}, path)
+    with pytest.raises(ModelLoadError, match=r"no training reference for the drift metrics.*house_price\.train"):
+        load(path)
+
+
+def test_artefact_whose_reference_bins_other_categories_is_refused(trained: TrainedModel, tmp_path: Path) -> None:
+    path = tmp_path / "other-categories.joblib"
+    reference = trained.metadata.reference
+    moved = reference.features["location"].model_copy(update={"categories": ("city", "b", "c", "d", "e")})
+    other = reference.model_copy(update={"features": {**reference.features, "location": moved}})
+    metadata = trained.metadata.model_copy(update={"reference": other})
+    save(TrainedModel(pipeline=trained.pipeline, exported=trained.exported, metadata=metadata), path)
+    with pytest.raises(ModelLoadError, match="training reference bins 'location'"):
+        load(path)
+
+
 def test_an_artefact_reads_back_as_written(trained: TrainedModel, tmp_path: Path) -> None:
     path = tmp_path / "again.joblib"
     save(trained, path)

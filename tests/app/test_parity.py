@@ -1,5 +1,5 @@
 """The export against its scikit-learn pipeline: the parity check, the encoder, and the service refusing
-an artefact whose export is missing or disagrees.
+an artefact whose export is missing or disagrees (or, at start-up, that lacks the training reference).
 
 Real throughout: real training, the real ONNX Runtime session, ``runtime.load``'s real child process,
 and real uvicorn (in-process) for the service's answers.
@@ -112,7 +112,7 @@ def test_an_unreadable_export_is_refused(trained: TrainedModel, tmp_path: Path) 
         load(path)
 
 
-@pytest.mark.parametrize("case", ["disagreeing", "without export"])
+@pytest.mark.parametrize("case", ["disagreeing", "without export", "without reference"])
 def test_the_service_refuses_such_an_artefact_at_start_up(
     serve: ServeApp,
     trained: TrainedModel,
@@ -123,9 +123,14 @@ def test_the_service_refuses_such_an_artefact_at_start_up(
 ) -> None:
     if case == "disagreeing":
         path, reason = tampered(trained, other_model, tmp_path / "m.joblib"), "disagrees with its scikit-learn pipeline"
-    else:
+    elif case == "without export":
         path, reason = tmp_path / "m.joblib", "holds no exported onnx model"
         joblib.dump({"pipeline": trained.pipeline, "metadata": trained.metadata.model_dump(mode="json")}, path)
+    else:
+        path, reason = tmp_path / "m.joblib", "holds no training reference"
+        metadata = trained.metadata.model_dump(mode="json", exclude={"reference"})
+        exported = {"format": "onnx", "model": trained.exported}
+        joblib.dump({"pipeline": trained.pipeline, "exported": exported, "metadata": metadata}, path)
     client = serve(wait_ready=False, model_path=path)
     wait_until(lambda: client.get("/ready").json()["status"] != "loading", 60, "the check of the artefact")
     ready = client.get("/ready")

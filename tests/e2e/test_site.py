@@ -75,7 +75,7 @@ def test_check_on_a_bare_cluster_previews_what_it_can_and_names_what_it_cannot(c
 def test_first_run_creates_a_real_node_and_verify_prints_the_urls(chain: KindChain, first_run: PlaybookRun) -> None:
     assert first_run.returncode == 0, first_run.tail(60)
     assert first_run.changed > 0
-    assert "panel queries with data 31/31" in first_run.output
+    assert "panel queries with data 37/37" in first_run.output
     for url in ("http://127.0.0.1:30100/docs", "http://127.0.0.1:30300", "http://127.0.0.1:30200"):
         assert url in first_run.output
     [node] = json.loads(chain.kubectl("get", "nodes", "-o", "json"))["items"]
@@ -136,7 +136,7 @@ def test_check_diff_on_the_converged_cluster_changes_nothing_and_writes_nothing(
     assert run.changed == 0, run.tail(80)
     assert "+++ after" not in run.output
     assert "Check mode: not previewed" not in run.output, "on a converged cluster every step is previewed"
-    assert "panel queries with data 31/31" in run.output, "verify reads everything in check mode too"
+    assert "panel queries with data 37/37" in run.output, "verify reads everything in check mode too"
     assert role_writes(chain.audit()[before:]) == []
     assert grafana_writes(chain, since) == []
 

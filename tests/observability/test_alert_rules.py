@@ -61,6 +61,8 @@ def test_the_expected_alerts_exist() -> None:
         "ModelApiTargetDown",
         "ModelApiTargetMissing",
         "ModelApiNoPredictions",
+        "ModelInputDrift",
+        "PredictionShift",
     }
 
 
@@ -154,12 +156,135 @@ def test_threshold_override_changes_that_rule_only(tmp_path: Path) -> None:
     assert "ModelApiHighLatency" in tested.stdout + tested.stderr
 
 
+DRIFT_GROUP = "mlmon-model-drift"
+# The drill's settings: a short window, few houses, a quick alert, and thresholds that differ per alert.
+DRIFT_SETTINGS = {
+    "service_monitor_drift_window": "10m",
+    "service_monitor_drift_min_observations": 40,
+    "service_monitor_drift_psi_threshold": 0.5,
+    "service_monitor_drift_for": "2m",
+    "service_monitor_prediction_shift_psi_threshold": 0.3,
+    "service_monitor_prediction_shift_for": "5m",
+}
+
+
+def changed_rules(default: dict[str, Any], changed: dict[str, Any]) -> dict[str, dict[str, tuple[Any, Any]]]:
+    """Per rule that differs (by record or alert name), each key whose value changed: (default, changed)."""
+    differences = {}
+    for old_group, new_group in zip(default["spec"]["groups"], changed["spec"]["groups"], strict=True):
+        for old, new in zip(old_group["rules"], new_group["rules"], strict=True):
+            if old != new:
+                name = old.get("record") or old["alert"]
+                differences[name] = {
+                    key: (old.get(key), new.get(key)) for key in old | new if old.get(key) != new.get(key)
+                }
+    return differences
+
+
+def test_drift_settings_change_their_constants_durations_and_window_only(tmp_path: Path) -> None:
+    default = rendered_rule(tmp_path / "default")
+    changed = rendered_rule(tmp_path / "changed", **DRIFT_SETTINGS)
+    differences = changed_rules(default, changed)
+    assert differences.pop("mlmon:house_price_drift_min_observations") == {"expr": ("vector(250)", "vector(40)")}
+    assert differences.pop("mlmon:house_price_drift_psi_threshold") == {"expr": ("vector(0.2)", "vector(0.5)")}
+    assert differences.pop("mlmon:house_price_prediction_shift_psi_threshold") == {
+        "expr": ("vector(0.2)", "vector(0.3)")
+    }
+    assert differences.pop("ModelInputDrift") == {"for": ("30m", "2m")}
+    assert differences.pop("PredictionShift") == {"for": ("30m", "5m")}
+    # What is left: the drift group's rules that read the window, each with [1h] become [10m] and nothing else.
+    assert sorted(differences) == ["mlmon:house_price_drift:live_ratio", "mlmon:house_price_drift:observations"]
+    for name, change in differences.items():
+        old, new = change.pop("expr")
+        assert change == {}, name
+        assert "[1h]" in old and "[1h]" not in new and new == old.replace("[1h]", "[10m]"), name
+    [drift] = [group for group in changed["spec"]["groups"] if group["name"] == DRIFT_GROUP]
+    other_groups = yaml.safe_dump([group for group in changed["spec"]["groups"] if group["name"] != DRIFT_GROUP])
+    assert "[10m]" not in other_groups, "the window belongs to the drift group only"
+    assert "[1h]" not in yaml.safe_dump(drift)
+
+
+def test_rules_rendered_with_the_drift_settings_are_valid_and_use_them(tmp_path: Path) -> None:
+    """promtool checks the rendered rules, and a unit test shows the 10 m window, 40 houses and 2 m wait at work."""
+    changed = rendered_rule(tmp_path / "rendered", **DRIFT_SETTINGS)
+    rules_file = tmp_path / "rules.yml"
+    rules_file.write_text(yaml.safe_dump({"groups": changed["spec"]["groups"]}, sort_keys=False))
+    checked = promtool("check", "rules", str(rules_file))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+    labels = 'namespace="house-price", job="model", model_version="1.0.0", feature="condition"'
+    reference = [
+        {"series": f'house_price_drift_reference_ratio{{{labels}, bin="{bin_}"}}', "values": "0.25x40"}
+        for bin_ in ("Poor", "Fair", "Good", "Excellent")
+    ]
+
+    def only_poor_houses(per_minute: int) -> list[dict[str, str]]:
+        return [
+            {"series": f'house_price_drift_observations_total{{{labels}, bin="{bin_}"}}', "values": values}
+            for bin_, values in [
+                ("Poor", f"0+{per_minute}x40"),
+                ("Fair", "0x40"),
+                ("Good", "0x40"),
+                ("Excellent", "0x40"),
+            ]
+        ]
+
+    fired = {
+        "exp_labels": {
+            "severity": "warning",
+            "namespace": "house-price",
+            "job": "model",
+            "model_version": "1.0.0",
+            "feature": "condition",
+        },
+        "exp_annotations": {
+            "summary": "Inputs to the model drift from its training data (condition)",
+            "description": (
+                "The condition values house-price/model receives for model 1.0.0 are distributed unlike its"
+                " training data: PSI 6.91, above the threshold for longer than the alert waits."
+            ),
+            "runbook": "docs/runbooks.md#modelinputdrift",
+        },
+    }
+    # Only "Poor" houses against training proportions of a quarter each: PSI 6.91. At 5 a minute the 10 m
+    # window holds 40 houses from the 8th minute on, and the alert fires 2 minutes later; at 3 a minute it never
+    # holds 40.
+    unit_test = {
+        "rule_files": ["rules.yml"],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": reference + only_poor_houses(5),
+                "promql_expr_test": [
+                    {"expr": "mlmon:house_price_drift:psi", "eval_time": "7m", "exp_samples": []},
+                    {
+                        "expr": "round(mlmon:house_price_drift:psi, 0.01)",
+                        "eval_time": "8m",
+                        "exp_samples": [{"labels": f"{{{labels}}}", "value": 6.91}],
+                    },
+                ],
+                "alert_rule_test": [
+                    {"alertname": "ModelInputDrift", "eval_time": "9m", "exp_alerts": []},
+                    {"alertname": "ModelInputDrift", "eval_time": "11m", "exp_alerts": [fired]},
+                ],
+            },
+            {
+                "interval": "1m",
+                "input_series": reference + only_poor_houses(3),
+                "alert_rule_test": [{"alertname": "ModelInputDrift", "eval_time": "40m", "exp_alerts": []}],
+            },
+        ],
+    }
+    (tmp_path / "drill.yml").write_text(yaml.safe_dump(unit_test, sort_keys=False))
+    tested = promtool("test", "rules", "drill.yml", cwd=tmp_path)
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+
+
 @requires_prometheus
 def test_prometheus_loads_and_evaluates_every_rule(stack: Stack) -> None:
     loaded = {rule.get("name"): rule for rule in stack.prometheus.rules()}
-    expected = [
-        rule.get("alert") or rule["record"] for group in load_rules()["groups"] for rule in group["rules"]
-    ]
+    expected = [rule.get("alert") or rule["record"] for group in load_rules()["groups"] for rule in group["rules"]]
     assert sorted(loaded) == sorted(expected)
     assert {name: rule["health"] for name, rule in loaded.items() if rule["health"] != "ok"} == {}
     firing = [name for name, rule in loaded.items() if rule.get("state") == "firing"]

@@ -23,7 +23,7 @@ import pytest
 from house_price.model import save
 from house_price.train import train
 
-from plugins.module_utils.canary_analysis import ABORT, INCONCLUSIVE, PASS, PROMOTE, SKIPPED, Settings, run
+from plugins.module_utils.canary_analysis import ABORT, INCONCLUSIVE, PASS, PROMOTE, Settings, run
 from plugins.module_utils.prometheus_api import get
 from tests.app.appserver import AppServer
 from tests.observability.conftest import requires_prometheus
@@ -147,9 +147,10 @@ def test_a_good_canary_passes_every_analysis_and_is_promoted(fleet: Fleet) -> No
         assert analysis.stable_requests > analysis.canary_requests
         outcomes = {check.name: check.outcome for check in analysis.checks}
         assert outcomes["5xx ratio"] == outcomes["p95 latency vs stable"] == PASS
-        # Until the drift series exist (issue 14), the PSI check says why it is skipped.
+        # The same houses on both sides: the prediction PSI over the drift series' bins is small.
         drift = analysis.checks[-1]
-        assert drift.outcome == PASS or (drift.outcome == SKIPPED and "no drift series" in drift.note)
+        assert (drift.name, drift.outcome) == ("prediction PSI vs stable", PASS), drift
+        assert drift.observed is not None and drift.observed < 0.05
 
 
 def test_an_idle_canary_has_no_verdict_and_aborts_when_time_is_up(fleet: Fleet) -> None:

@@ -15,7 +15,13 @@ from tests.observability.promserver import PROMTOOL
 
 EXPECTED_DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 SCHEMA_VERSION = 42  # Grafana 12.2+ / 13 (apps/dashboard/pkg/migration/schemaversion)
-SAMPLE_VARIABLES = {"namespace": "house-price", "job": "model", "__rate_interval": "1m"}
+SAMPLE_VARIABLES = {"namespace": "house-price", "job": "model", "feature": "sqft", "__rate_interval": "1m"}
+# Constants without labels, drawn as threshold lines.
+THRESHOLDS = {
+    "mlmon:http_latency_p95_threshold:seconds",
+    "mlmon:house_price_drift_psi_threshold",
+    "mlmon:house_price_prediction_shift_psi_threshold",
+}
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +59,9 @@ def test_identity(board: dict[str, Any]) -> None:
     assert board["id"] is None
 
 
-def test_rows_http_and_model(board: dict[str, Any]) -> None:
+def test_rows_http_model_and_data_drift(board: dict[str, Any]) -> None:
     rows = [p["title"] for p in dashboard.panels(board) if p["type"] == "row"]
-    assert rows == ["HTTP", "Model"]
+    assert rows == ["HTTP", "Model", "Data drift"]
 
 
 def test_panel_ids_and_ref_ids_are_unique(board: dict[str, Any]) -> None:
@@ -86,7 +92,7 @@ def test_datasource_is_always_the_variable_by_uid(board: dict[str, Any]) -> None
 
 def test_template_variables(board: dict[str, Any]) -> None:
     variables = {v["name"]: v for v in board["templating"]["list"]}
-    assert list(variables) == ["datasource", "namespace", "job"]
+    assert list(variables) == ["datasource", "namespace", "job", "feature"]
     assert (variables["datasource"]["type"], variables["datasource"]["query"]) == (
         "datasource",
         "prometheus",
@@ -95,6 +101,12 @@ def test_template_variables(board: dict[str, Any]) -> None:
         assert variables[name]["type"] == "query"
         assert variables[name]["datasource"] == EXPECTED_DATASOURCE
         assert variables[name]["query"]["query"].startswith("label_values(house_price_model_info")
+    feature = variables["feature"]
+    assert (feature["type"], feature["datasource"]) == ("query", EXPECTED_DATASOURCE)
+    assert feature["query"]["query"] == (
+        'label_values(house_price_drift_reference_ratio{namespace="$namespace", job="$job"}, feature)'
+    )
+    assert feature["current"]["value"] == SAMPLE_VARIABLES["feature"], "verify resolves $feature to the saved value"
 
 
 def test_every_rate_uses_rate_interval(board: dict[str, Any]) -> None:
@@ -102,16 +114,13 @@ def test_every_rate_uses_rate_interval(board: dict[str, Any]) -> None:
         for window in re.findall(r"\[([^\]]*)\]", query.expr):
             assert window == "$__rate_interval", query.name
         assert (
-            'namespace="$namespace"' in query.expr
-            or ":" not in query.expr.split("{")[0]
-            or (query.expr == "mlmon:http_latency_p95_threshold:seconds")
+            'namespace="$namespace"' in query.expr or ":" not in query.expr.split("{")[0] or query.expr in THRESHOLDS
         ), query.name
 
 
 def test_every_query_filters_on_namespace_and_job(board: dict[str, Any]) -> None:
-    unfiltered = {"mlmon:http_latency_p95_threshold:seconds"}
     for query in dashboard.queries(board):
-        if query.expr in unfiltered:
+        if query.expr in THRESHOLDS:
             continue
         selectors = re.findall(r"\{([^}]*)\}", query.expr)
         assert selectors, query.name

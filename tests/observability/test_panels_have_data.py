@@ -15,7 +15,9 @@ from tests.observability.conftest import CLUSTER_LABELS, JOB, MAX_BATCH_SIZE, RA
 
 pytestmark = requires_prometheus
 
-VARIABLES = {"namespace": CLUSTER_LABELS["namespace"], "job": JOB, "__rate_interval": RATE_INTERVAL}
+# $feature as Grafana opens the dashboard (the variable's saved value), as verify resolves it.
+VARIABLES = {"namespace": CLUSTER_LABELS["namespace"], "job": JOB, "feature": "sqft", "__rate_interval": RATE_INTERVAL}
+DRIFT_FEATURES = ["bathrooms", "bedrooms", "condition", "location", "prediction", "sqft", "year_built"]
 QUERIES = dashboard.queries(dashboard.load())
 
 
@@ -40,6 +42,14 @@ def test_template_variables_find_the_cluster_labels(stack: Stack, variable: str)
     query = templating[variable]["query"]["query"]
     selector, label = query.removeprefix("label_values(").removesuffix(")").rsplit(", ", 1)
     assert stack.prometheus.label_values(label, dashboard.resolve(selector, VARIABLES)) == [VARIABLES[variable]]
+
+
+def test_the_feature_variable_offers_every_input_and_the_prediction(stack: Stack) -> None:
+    templating = {v["name"]: v for v in dashboard.load()["templating"]["list"]}
+    query = templating["feature"]["query"]["query"]
+    selector, label = query.removeprefix("label_values(").removesuffix(")").rsplit(", ", 1)
+    assert stack.prometheus.label_values(label, dashboard.resolve(selector, VARIABLES)) == DRIFT_FEATURES
+    assert templating["feature"]["current"]["value"] == VARIABLES["feature"]
 
 
 def test_panels_see_the_traffic_the_load_sent(stack: Stack) -> None:

@@ -88,7 +88,7 @@ def test_a_dashboard_page_lists_its_rows_and_panels_in_order(admin: httpx.Client
     page = html_page(admin.get(path.format(uid=uid)), 200)
     assert page.elements["h1"] == ["ML Model API"]
     rows = [panel["title"] for panel in MODEL_DASHBOARD["panels"] if panel["type"] == "row"]
-    assert page.elements["h2"] == rows == ["HTTP", "Model"]
+    assert page.elements["h2"] == rows == ["HTTP", "Model", "Data drift"]
     panels = [f"{panel['title']} ({panel['type']})" for panel in MODEL_DASHBOARD["panels"] if panel["type"] != "row"]
     assert page.elements["li"] == panels
     assert f"Its picture: build/verify/{uid}.png." in page.text

@@ -1,0 +1,165 @@
+"""The drift series: bins and their labels, live counts against the training reference.
+
+In-process for the counting and the labels; real for the exported series (real uvicorn serving
+``create_app`` in a background thread, real HTTP, the /metrics scrape parsed by prometheus_client).
+"""
+
+from collections import Counter
+from datetime import UTC, datetime
+
+import httpx
+import numpy as np
+import pytest
+from house_price import data
+from house_price.drift import PREDICTION, DriftCounts, bin_labels
+from house_price.features import CATEGORIES, FEATURES, LOCATIONS
+from house_price.metadata import CategoryBins, ModelMetadata, NumericBins, Reference
+from house_price.metrics import ModelMetrics
+from house_price.runtime import ServingModel
+from house_price.train import training_reference
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+from pydantic import ValidationError
+
+from tests.app.conftest import TEST_VERSION, VALID_HOUSE, ServeApp
+
+OBSERVATIONS = "house_price_drift_observations_total"
+RATIO = "house_price_drift_reference_ratio"
+SMALLEST = {"sqft": 1, "bedrooms": 0, "bathrooms": 0, "year_built": 1800, "location": "waterfront", "condition": "Poor"}
+LARGEST = {
+    "sqft": 100_000,
+    "bedrooms": 50,
+    "bathrooms": 50,
+    "year_built": datetime.now(UTC).year,
+    "location": "mountain",
+    "condition": "Excellent",
+}
+
+
+def drift_series(text: str) -> dict[str, dict[str, dict[str, float]]]:
+    """A /metrics text's drift samples as {sample name: {feature: {bin: value}}}, all of ``TEST_VERSION``."""
+    found: dict[str, dict[str, dict[str, float]]] = {OBSERVATIONS: {}, RATIO: {}}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name in found:
+                assert set(sample.labels) == {"model_version", "feature", "bin"}
+                assert sample.labels["model_version"] == TEST_VERSION
+                found[sample.name].setdefault(sample.labels["feature"], {})[sample.labels["bin"]] = sample.value
+    return found
+
+
+def bins_of(reference: Reference) -> dict[str, NumericBins | CategoryBins]:
+    return {**reference.features, PREDICTION: reference.prediction}
+
+
+def expected_counts(reference: Reference, houses: list[dict[str, object]], prices: list[float]) -> dict:
+    """Per feature, every bin's count for these houses, binned with numpy rather than the service's bisect."""
+    expected = {}
+    for feature, bins in bins_of(reference).items():
+        labels = bin_labels(bins)
+        values = prices if feature == PREDICTION else [house[feature] for house in houses]
+        if isinstance(bins, CategoryBins):
+            found = Counter(labels[bins.categories.index(value)] for value in values)
+        else:
+            found = Counter(labels[int(np.searchsorted(bins.edges, value, side="right"))] for value in values)
+        expected[feature] = {label: float(found[label]) for label in labels}
+    return expected
+
+
+def test_numeric_labels_name_each_range_in_bin_order() -> None:
+    bins = NumericBins(edges=(1180.0, 1410.0, 4020.0), ratios=(0.25, 0.25, 0.25, 0.25))
+    assert bin_labels(bins) == ("00: <1180", "01: 1180-1410", "02: 1410-4020", "03: >=4020")
+    half = NumericBins(edges=(1.0, 1.5), ratios=(0.0, 0.5, 0.5))
+    assert bin_labels(half) == ("00: <1", "01: 1-1.5", "02: >=1.5")
+
+
+def test_category_labels_are_the_categories() -> None:
+    assert bin_labels(CategoryBins(categories=LOCATIONS, ratios=(0.2,) * 5)) == LOCATIONS
+
+
+@pytest.mark.parametrize(
+    ("bins", "reason"),
+    [
+        ({"edges": (2.0, 1.0), "ratios": (0.2, 0.3, 0.5)}, "strictly increasing"),
+        ({"edges": (1.0,), "ratios": (0.5, 0.6)}, "sum to 1"),
+        ({"edges": (1.0, 2.0), "ratios": (0.5, 0.5)}, "2 ratios for 3 bins"),
+        ({"edges": (float("inf"),), "ratios": (0.5, 0.5)}, "finite"),
+    ],
+)
+def test_inconsistent_bins_are_invalid(bins: dict, reason: str) -> None:
+    with pytest.raises(ValidationError, match=reason):
+        NumericBins.model_validate(bins)
+
+
+def test_the_training_houses_counted_live_give_back_the_training_shares(served: ServingModel) -> None:
+    """Training (numpy) and the service (bisect) bin alike, also for the many values that sit on an edge."""
+    houses = [dict(zip(FEATURES, row, strict=True)) for row in data.generate(5, 3_000).features.tolist()]
+    prices = served.predict(houses).tolist()
+    reference = training_reference(np.array([list(house.values()) for house in houses], dtype=object), prices)
+    counts = DriftCounts(served.metadata.model_copy(update={"reference": reference}))
+    counts.observe(houses, prices)
+    live: dict[str, list[float]] = {}
+    for feature, _, _, count in counts.series():
+        live.setdefault(feature, []).append(count / len(houses))
+    assert live == {feature: pytest.approx(bins.ratios) for feature, bins in bins_of(reference).items()}
+
+
+def test_values_outside_the_training_range_fall_in_the_first_or_last_bin(served: ServingModel) -> None:
+    counts = DriftCounts(served.metadata)
+    counts.observe([SMALLEST, LARGEST], [1.0, 1e9])
+    seen = {(feature, label) for feature, label, _, count in counts.series() if count}
+    first = {feature: bin_labels(bins)[0] for feature, bins in bins_of(served.metadata.reference).items()}
+    last = {feature: bin_labels(bins)[-1] for feature, bins in bins_of(served.metadata.reference).items()}
+    numeric = [feature for feature in first if feature not in CATEGORIES]
+    assert seen == {
+        *((feature, first[feature]) for feature in numeric),
+        *((feature, last[feature]) for feature in numeric),
+        ("location", "waterfront"),
+        ("location", "mountain"),
+        ("condition", "Poor"),
+        ("condition", "Excellent"),
+    }
+
+
+def test_a_model_of_another_version_replaces_the_series(served: ServingModel) -> None:
+    registry = CollectorRegistry()
+    metrics = ModelMetrics(registry)
+    metrics.model_loaded(served.metadata)
+    metrics.predictions("/predict", TEST_VERSION, [VALID_HOUSE], [300_000.0])
+    newer: ModelMetadata = served.metadata.model_copy(update={"version": "9.0.0"})
+    metrics.model_loaded(newer)
+    versions = {
+        (sample.name, sample.labels["model_version"], sample.value)
+        for family in text_string_to_metric_families(generate_latest(registry).decode())
+        for sample in family.samples
+        if sample.name == OBSERVATIONS
+    }
+    assert versions == {(OBSERVATIONS, "9.0.0", 0.0)}
+
+
+def test_every_bin_is_exported_at_zero_from_the_load_with_the_training_shares(
+    serve: ServeApp, served: ServingModel
+) -> None:
+    scrape = drift_series(serve().get("/metrics").text)
+    reference = bins_of(served.metadata.reference)
+    assert scrape[OBSERVATIONS] == {
+        feature: dict.fromkeys(bin_labels(bins), 0.0) for feature, bins in reference.items()
+    }
+    assert scrape[RATIO] == {
+        feature: dict(zip(bin_labels(bins), bins.ratios, strict=True)) for feature, bins in reference.items()
+    }
+    assert list(scrape[OBSERVATIONS]) == [*FEATURES, PREDICTION]
+
+
+def test_each_house_priced_counts_once_per_feature_in_its_bin(client: httpx.Client, served: ServingModel) -> None:
+    singles = [VALID_HOUSE, SMALLEST, LARGEST]
+    batch = [dict(zip(FEATURES, row, strict=True)) for row in data.generate(11, 40).features.tolist()]
+    prices = [client.post("/predict", json=house).json()["price"] for house in singles]
+    prices += client.post("/batch-predict", json={"houses": batch}).json()["predictions"]
+    client.post("/predict", json={**VALID_HOUSE, "sqft": -1})  # refused: not counted
+
+    scrape = drift_series(client.get("/metrics").text)
+    assert scrape[OBSERVATIONS] == expected_counts(served.metadata.reference, singles + batch, prices)
+    assert {feature: sum(bins.values()) for feature, bins in scrape[OBSERVATIONS].items()} == dict.fromkeys(
+        [*FEATURES, PREDICTION], 43.0
+    )
