@@ -21,6 +21,7 @@ from prometheus_client import CollectorRegistry
 
 from house_price import __version__, runtime
 from house_price.config import Settings
+from house_price.drill import add_drill
 from house_price.instrumentation import instrument
 from house_price.metrics import ModelMetrics, NoMetrics, PredictionRecorder
 from house_price.runtime import PricingModel
@@ -83,6 +84,8 @@ def create_app(settings: Settings, *, load_model: Callable[[Path], PricingModel]
             allow_methods=["GET", "POST"],
             allow_headers=["Content-Type", "Authorization"],
         )
+    # Inside the metrics middleware (added last, so outermost): the drill's 500s and delays are measured.
+    add_drill(app, settings, (PREDICT, BATCH_PREDICT))
     app.add_exception_handler(RequestValidationError, validation_error_handler(recorder, settings.max_batch_size))
     _add_routes(app, state, recorder, batch_request_model(settings.max_batch_size))
     if settings.metrics_enabled:

@@ -17,6 +17,11 @@ MLMON_MODEL_THREADS             threads one model call may use (ONNX     1
                                 run concurrently already, and more
                                 threads per call make tail latency
                                 spike on a busy CPU
+MLMON_DRILL_ERROR_RATIO         drills only: share (0..1) of /predict    0
+                                and /batch-predict requests answered
+                                500, every k-th one (house_price.drill)
+MLMON_DRILL_LATENCY_SECONDS     drills only: seconds added to each       0
+                                /predict and /batch-predict request
 =============================== ======================================== =======================
 
 The model version is never configured: the artefact's metadata is the truth, so
@@ -38,6 +43,8 @@ ENV_VARS: dict[str, str] = {
     "max_batch_size": "MLMON_MAX_BATCH_SIZE",
     "metrics_enabled": "MLMON_METRICS_ENABLED",
     "model_threads": "MLMON_MODEL_THREADS",
+    "drill_error_ratio": "MLMON_DRILL_ERROR_RATIO",
+    "drill_latency_seconds": "MLMON_DRILL_LATENCY_SECONDS",
 }
 REFUSED_ENV_VARS: dict[str, str] = {
     "MLMON_MODEL_VERSION": "the model version comes from the artefact's metadata; retrain "
@@ -60,6 +67,9 @@ class Settings(BaseModel):
     max_batch_size: int = Field(default=DEFAULT_MAX_BATCH_SIZE, ge=1, le=100_000)
     metrics_enabled: bool = True
     model_threads: int = Field(default=1, ge=1, le=64)
+    # A bad release on purpose, for canary drills: never set in a real deployment.
+    drill_error_ratio: float = Field(default=0.0, ge=0.0, le=1.0, allow_inf_nan=False)
+    drill_latency_seconds: float = Field(default=0.0, ge=0.0, le=60.0, allow_inf_nan=False)
 
     @field_validator("cors_origins")
     @classmethod

@@ -29,7 +29,8 @@ def manifests(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
     assert custom == {"monitor-servicemonitor", "monitor-prometheusrule"}
     rendered = {name: manifest for name, manifest in rendered.items() if not name.startswith("monitor-")}
     assert set(rendered) == {
-        "model-namespace", "model-service", "model-deployment", "stack-namespace", "stack-secret",
+        "model-namespace", "model-service", "model-deployment", "model-canary-deployment", "stack-namespace",
+        "stack-secret",
         "stack-alertmanager-secret",
     }
     return rendered
@@ -50,3 +51,23 @@ def test_the_validator_rejects_an_unknown_field(manifests: dict[str, dict]) -> N
     broken["spec"]["template"]["spec"]["containers"][0]["readinesProbe"] = {}
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(broken, "1.33.0", strict=True)
+
+
+def test_the_canary_is_the_stable_deployment_with_its_own_name_track_and_replicas(manifests: dict[str, dict]) -> None:
+    """Same pod template (image included) as the stable; selects only its own pods; the Service's label kept."""
+    stable, canary = manifests["model-deployment"], manifests["model-canary-deployment"]
+    assert canary["metadata"]["name"] == "model-canary"
+    assert canary["metadata"]["labels"] == {**stable["metadata"]["labels"], "track": "canary"}
+    assert canary["spec"]["replicas"] == 1
+    assert canary["spec"]["selector"] == {"matchLabels": {"app": "model", "track": "canary"}}
+    pod_labels = canary["spec"]["template"]["metadata"]["labels"]
+    assert pod_labels == {**stable["spec"]["template"]["metadata"]["labels"], "track": "canary"}
+    assert pod_labels["app"] == "model", "the Service selects app=model: the canary takes its share of the traffic"
+    unchanged = [json.loads(json.dumps(m)) for m in (stable, canary)]
+    for m in unchanged:
+        m["metadata"]["name"] = "x"
+        m["metadata"]["labels"].pop("track", None)
+        m["spec"]["replicas"] = 0
+        m["spec"]["selector"]["matchLabels"].pop("track", None)
+        m["spec"]["template"]["metadata"]["labels"].pop("track", None)
+    assert unchanged[0] == unchanged[1], "the canary differs from the stable in more than name, track and replicas"

@@ -49,6 +49,10 @@ def test_missing_grafana_password_names_the_variable_and_the_environment_variabl
             {"model_deployment_cors_origins": ["*"], "model_deployment_cors_allow_credentials": True},
             "model_deployment_cors_origins",
         ),
+        ("model_deployment", {"model_deployment_strategy": "blue-green"}, "model_deployment_strategy"),
+        ("model_deployment", {"model_deployment_canary_max_error_ratio": 2}, "model_deployment_canary_max_error_ratio"),
+        ("model_deployment", {"model_deployment_canary_window": 10}, "model_deployment_canary_window"),
+        ("model_deployment", {"model_deployment_canary_passes": "many"}, "model_deployment_canary_passes"),
         ("service_monitor", {"service_monitor_port": "8000"}, "service_monitor_port"),
         ("service_monitor", {"service_monitor_interval": "often"}, "service_monitor_interval"),
         ("service_monitor", {"service_monitor_drift_window": "1 hour"}, "service_monitor_drift_window"),
@@ -204,3 +208,15 @@ def test_receiver_secrets_are_not_printed_when_preflight_fails_verbosely() -> No
     assert "prometheus_stack_alert_webhook_url" in run.output
     for secret in ("webhook-secret-41c2", "slack-secret-9a7e", "smtp-secret-3b8d"):
         assert secret not in run.output
+
+
+def test_only_the_wrong_canary_settings_are_named() -> None:
+    """Of the canary settings, preflight names the wrong ones, each with its value and what it must be."""
+    run = _run("model_deployment", {"model_deployment_canary_max_p95_factor": 0.5,
+                                    "model_deployment_canary_timeout": 60})
+    flat = " ".join(run.output.split())
+    assert run.returncode != 0, run.tail()
+    assert "model_deployment_canary_max_p95_factor (0.5) must be at least 1" in flat, run.tail()
+    assert "model_deployment_canary_timeout (60) must be at least interval x passes (90)" in flat, run.tail()
+    assert "model_deployment_canary_max_error_ratio (" not in flat
+    assert run.changed == 0
