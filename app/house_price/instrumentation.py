@@ -25,7 +25,6 @@ times a request here, which nothing needs since every request is recorded on the
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from timeit import default_timer
 
 from fastapi import FastAPI
@@ -42,16 +41,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from house_price.plain_metrics import (
-    Counter,
-    CounterSeries,
-    Gauge,
-    GaugeSeries,
-    Histogram,
-    HistogramSeries,
-    Summary,
-    SummarySeries,
-)
+from house_price.plain_metrics import Counter, CounterSeries, Gauge, Histogram, Summary
 
 METRICS_PATH = "/metrics"
 EXCLUDED_HANDLERS: tuple[str, ...] = (METRICS_PATH, "/health", "/ready")
@@ -73,14 +63,33 @@ LATENCY_BUCKETS: tuple[float, ...] = (
 UNMATCHED_HANDLER = "none"
 
 
-@dataclass(frozen=True)
-class _Series:
-    """The labelled series one (handler, method, status) adds to."""
+class _Route:
+    """The series one (handler, method) adds to, looked up once: a request then costs no label look-up."""
 
-    requests: CounterSeries
-    latency: HistogramSeries
-    request_size: SummarySeries
-    response_size: SummarySeries
+    def __init__(self, metrics: "HttpMetrics", handler: str, method: str) -> None:
+        self._metrics = metrics
+        self._handler = handler
+        self._method = method
+        self.inprogress = metrics.inprogress.labels(handler, method)
+        self._latency = metrics.latency.labels(method, handler)
+        self._request_size = metrics.request_size.labels(handler)
+        self._response_size = metrics.response_size.labels(handler)
+        # By status class (2 for 2xx): a class's series is created with its first answer.
+        self._requests: dict[int, CounterSeries] = {}
+
+    def answered(self, status: int, request_bytes: int, response_bytes: int, seconds: float) -> None:
+        """Record one finished request."""
+        status_class = status // 100
+        requests = self._requests.get(status_class)
+        if requests is None:
+            requests = self._requests[status_class] = self._metrics.requests.labels(
+                self._method, f"{status_class}xx", self._handler
+            )
+        requests.inc()
+        self._request_size.observe(request_bytes)
+        self._response_size.observe(response_bytes)
+        self._latency.observe(seconds)
+        self._metrics.latency_highr.observe(seconds)
 
 
 class HttpMetrics:
@@ -126,26 +135,13 @@ class HttpMetrics:
             ["handler", "method"],
             registry=registry,
         )
-        self._series: dict[tuple[str, str, str], _Series] = {}
-        self._inprogress: dict[tuple[str, str], GaugeSeries] = {}
+        self._routes: dict[tuple[str, str], _Route] = {}
 
-    def series(self, handler: str, method: str, status: str) -> _Series:
-        key = (handler, method, status)
-        found = self._series.get(key)
-        if found is None:
-            found = self._series[key] = _Series(
-                requests=self.requests.labels(method, status, handler),
-                latency=self.latency.labels(method, handler),
-                request_size=self.request_size.labels(handler),
-                response_size=self.response_size.labels(handler),
-            )
-        return found
-
-    def inprogress_gauge(self, handler: str, method: str) -> GaugeSeries:
+    def route(self, handler: str, method: str) -> _Route:
         key = (handler, method)
-        found = self._inprogress.get(key)
+        found = self._routes.get(key)
         if found is None:
-            found = self._inprogress[key] = self.inprogress.labels(handler, method)
+            found = self._routes[key] = _Route(self, handler, method)
         return found
 
 
@@ -205,19 +201,14 @@ class HttpMetricsMiddleware:
                 response_size = _content_length(message.get("headers", ()))
             await send(message)
 
-        inprogress = self._metrics.inprogress_gauge(handler, method)
-        inprogress.inc()
+        route = self._metrics.route(handler, method)
+        route.inprogress.inc()
         try:
             await self._app(scope, receive, send_recording)
         finally:
             duration = max(default_timer() - started, 0.0)
-            inprogress.dec()
-            series = self._metrics.series(handler, method, f"{str(status)[0]}xx")
-            series.requests.inc()
-            series.request_size.observe(_content_length(scope["headers"]))
-            series.response_size.observe(response_size)
-            series.latency.observe(duration)
-            self._metrics.latency_highr.observe(duration)
+            route.inprogress.dec()
+            route.answered(status, _content_length(scope["headers"]), response_size, duration)
 
 
 def instrument(app: FastAPI, registry: CollectorRegistry) -> None:
