@@ -59,8 +59,6 @@ def _created(family: Metric, labelnames: Labels, labels: Labels, created: float)
 class _Metric(Generic[Child]):
     """A named metric with its label names: a collector of its series, one per label values."""
 
-    _type = ""
-
     def __init__(
         self,
         name: str,
