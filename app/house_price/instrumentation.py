@@ -18,29 +18,30 @@ in-progress gauge, an ``asyncio.gather`` of nothing, a label look-up per series)
 model once the model answers in microseconds. This middleware resolves a request's handler once,
 from a cache of the app's static routes, and keeps the labelled series it has seen, so a request
 costs a few dictionary look-ups and the observations themselves.
+
+The series are plain Python numbers (``house_price.plain_metrics``), added to on the event loop and
+read by the scrape: prometheus_client's own classes take a lock for every value they add to, ten
+times a request here, which nothing needs since every request is recorded on the loop's one thread.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from timeit import default_timer
 
 from fastapi import FastAPI
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
-    Counter,
-    Gauge,
     GCCollector,
-    Histogram,
     PlatformCollector,
     ProcessCollector,
-    Summary,
     generate_latest,
 )
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from house_price.plain_metrics import Counter, CounterSeries, Gauge, Histogram, Summary
 
 METRICS_PATH = "/metrics"
 EXCLUDED_HANDLERS: tuple[str, ...] = (METRICS_PATH, "/health", "/ready")
@@ -62,14 +63,33 @@ LATENCY_BUCKETS: tuple[float, ...] = (
 UNMATCHED_HANDLER = "none"
 
 
-@dataclass(frozen=True)
-class _Series:
-    """The labelled series one (handler, method, status) adds to."""
+class _Route:
+    """The series one (handler, method) adds to, looked up once: a request then costs no label look-up."""
 
-    requests: Counter
-    latency: Histogram
-    request_size: Summary
-    response_size: Summary
+    def __init__(self, metrics: "HttpMetrics", handler: str, method: str) -> None:
+        self._metrics = metrics
+        self._handler = handler
+        self._method = method
+        self.inprogress = metrics.inprogress.labels(handler, method)
+        self._latency = metrics.latency.labels(method, handler)
+        self._request_size = metrics.request_size.labels(handler)
+        self._response_size = metrics.response_size.labels(handler)
+        # By status class (2 for 2xx): a class's series is created with its first answer.
+        self._requests: dict[int, CounterSeries] = {}
+
+    def answered(self, status: int, request_bytes: int, response_bytes: int, seconds: float) -> None:
+        """Record one finished request."""
+        status_class = status // 100
+        requests = self._requests.get(status_class)
+        if requests is None:
+            requests = self._requests[status_class] = self._metrics.requests.labels(
+                self._method, f"{status_class}xx", self._handler
+            )
+        requests.inc()
+        self._request_size.observe(request_bytes)
+        self._response_size.observe(response_bytes)
+        self._latency.observe(seconds)
+        self._metrics.latency_highr.observe(seconds)
 
 
 class HttpMetrics:
@@ -115,26 +135,13 @@ class HttpMetrics:
             ["handler", "method"],
             registry=registry,
         )
-        self._series: dict[tuple[str, str, str], _Series] = {}
-        self._inprogress: dict[tuple[str, str], Gauge] = {}
+        self._routes: dict[tuple[str, str], _Route] = {}
 
-    def series(self, handler: str, method: str, status: str) -> _Series:
-        key = (handler, method, status)
-        found = self._series.get(key)
-        if found is None:
-            found = self._series[key] = _Series(
-                requests=self.requests.labels(method, status, handler),
-                latency=self.latency.labels(method, handler),
-                request_size=self.request_size.labels(handler),
-                response_size=self.response_size.labels(handler),
-            )
-        return found
-
-    def inprogress_gauge(self, handler: str, method: str) -> Gauge:
+    def route(self, handler: str, method: str) -> _Route:
         key = (handler, method)
-        found = self._inprogress.get(key)
+        found = self._routes.get(key)
         if found is None:
-            found = self._inprogress[key] = self.inprogress.labels(handler, method)
+            found = self._routes[key] = _Route(self, handler, method)
         return found
 
 
@@ -194,19 +201,14 @@ class HttpMetricsMiddleware:
                 response_size = _content_length(message.get("headers", ()))
             await send(message)
 
-        inprogress = self._metrics.inprogress_gauge(handler, method)
-        inprogress.inc()
+        route = self._metrics.route(handler, method)
+        route.inprogress.inc()
         try:
             await self._app(scope, receive, send_recording)
         finally:
             duration = max(default_timer() - started, 0.0)
-            inprogress.dec()
-            series = self._metrics.series(handler, method, f"{str(status)[0]}xx")
-            series.requests.inc()
-            series.request_size.observe(_content_length(scope["headers"]))
-            series.response_size.observe(response_size)
-            series.latency.observe(duration)
-            self._metrics.latency_highr.observe(duration)
+            route.inprogress.dec()
+            route.answered(status, _content_length(scope["headers"]), response_size, duration)
 
 
 def instrument(app: FastAPI, registry: CollectorRegistry) -> None:
@@ -218,4 +220,13 @@ def instrument(app: FastAPI, registry: CollectorRegistry) -> None:
 
     @app.get(METRICS_PATH, include_in_schema=False)
     def metrics(_: Request) -> Response:
+        """The registry in Prometheus's text format.
+
+        A plain function, so Starlette runs it in its thread pool while the event loop goes on adding
+        to the series. That is safe enough without a lock: each number is read in one step, atomic
+        under the GIL, so no value is torn and no counter reads lower than at the last scrape; a
+        scrape can catch one request half recorded (its counter and not yet its histogram), which
+        Prometheus stores like any sample, each series on its own, and the next scrape makes whole
+        (``house_price.plain_metrics`` says more).
+        """
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -18,10 +18,11 @@ default registry, so several apps can live in one process (tests) without clashi
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry
 
 from house_price.drift import DriftCollector
 from house_price.metadata import ModelMetadata
+from house_price.plain_metrics import Counter, Gauge, Histogram
 
 PRICE_BUCKETS_DOLLARS: tuple[float, ...] = (
     50_000,

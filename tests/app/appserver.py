@@ -27,6 +27,9 @@ from tests.processes import terminate
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APP_DIR = REPO_ROOT / "app"
 HOST = "127.0.0.1"
+# uvicorn's options in the image's CMD (app/Dockerfile, checked by test_dockerfile): the service is
+# tested and benchmarked as it is deployed.
+SERVER_OPTIONS: tuple[str, ...] = ("--no-access-log", "--http", "httptools", "--loop", "uvloop")
 
 
 def free_port() -> int:
@@ -80,7 +83,7 @@ class AppServer:
                     HOST,
                     "--port",
                     str(self.port),
-                    "--no-access-log",
+                    *SERVER_OPTIONS,
                 ],
                 cwd=APP_DIR,
                 env=self._env,
