@@ -106,6 +106,14 @@ class Analysis:
     stable_requests: float
     checks: list[Check] = field(default_factory=list)
 
+    def describe(self) -> str:
+        """One line for the play's output: the round, its outcome, the requests and every check."""
+        checks = "; ".join(f"{check.outcome} {check.describe()}" for check in self.checks)
+        return (
+            f"analysis {self.number} at {self.elapsed:g} s: {self.outcome} "
+            f"(canary {self.canary_requests:.0f} requests, stable {self.stable_requests:.0f}): {checks}"
+        )
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -122,6 +130,7 @@ class Verdict:
             "analyses": [asdict(a) for a in self.analyses],
             "failed_check": asdict(self.failed_check) if self.failed_check else None,
             "msg": self.msg,
+            "report": [analysis.describe() for analysis in self.analyses] + [self.msg],
         }
 
 

@@ -128,6 +128,11 @@ failed_check:
     observed: {description: The canary's value., type: float}
     threshold: {description: The bound it was held to., type: float}
     note: {description: What the numbers are., type: str}
+report:
+  description: One line per analysis (its outcome, the requests of both sides, every check), then the verdict.
+  returned: always
+  type: list
+  elements: str
 analyses:
   description: Every analysis, in order.
   returned: always
@@ -201,6 +206,7 @@ def main() -> None:
             msg="Check mode: the canary analysis does not run.",
             failed_check=None,
             analyses=[],
+            report=[],
         )
     url = params["url"].rstrip("/")
 

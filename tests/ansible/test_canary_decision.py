@@ -185,6 +185,11 @@ def test_a_failing_check_aborts_at_once_naming_the_check_its_threshold_and_the_v
     assert verdict.failed_check.observed == pytest.approx(0.25)
     assert verdict.failed_check.threshold == pytest.approx(0.01)
     assert "5xx ratio: observed 0.25, threshold 0.01 (50 of 200 requests)" in verdict.msg
+    report = verdict.as_dict()["report"]
+    assert report[0].startswith("analysis 1 at 30 s: pass (canary "), report
+    assert report[1].startswith("analysis 2 at 60 s: fail (canary 200 requests"), report
+    assert "fail 5xx ratio: observed 0.25, threshold 0.01" in report[1]
+    assert report[-1] == verdict.msg
 
 
 def test_an_idle_canary_gives_no_verdict_and_aborts_when_time_is_up() -> None:

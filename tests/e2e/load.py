@@ -16,9 +16,12 @@ HOUSE = {"sqft": 1650, "bedrooms": 3, "bathrooms": 2, "location": "suburban", "y
 class PredictLoad:
     """A bounded client loop hitting /predict through the NodePort; counts answers that are not 200."""
 
-    def __init__(self, url: str, max_seconds: float = 300.0) -> None:
+    def __init__(self, url: str, max_seconds: float = 300.0, *, new_connections: bool = False) -> None:
+        """``new_connections``: one connection per request (``Connection: close``), so kube-proxy spreads the
+        requests over the pods as it spreads connections: what a canary needs to see its share."""
         self.url = url
         self.max_seconds = max_seconds
+        self.headers = {"Connection": "close"} if new_connections else {}
         self.ok = 0
         self.failures: list[str] = []
         self.versions: set[str] = set()
@@ -27,7 +30,7 @@ class PredictLoad:
 
     def _run(self) -> None:
         deadline = time.monotonic() + self.max_seconds
-        with httpx.Client(timeout=10) as client:
+        with httpx.Client(timeout=10, headers=self.headers) as client:
             while not self._stop.is_set() and time.monotonic() < deadline:
                 try:
                     answer = client.post(self.url + "/predict", json=HOUSE)
