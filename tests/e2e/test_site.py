@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ from tests.ansible.test_tags import readme_tags
 from tests.e2e.kind import CLUSTER, ENGINE, KindChain, engine, kind, kind_chain, role_writes
 from tests.e2e.load import PredictLoad
 from tests.observability import dashboard
+from tests.observability.drift_traffic import in_distribution, shifted
 from tests.playbook_runner import BIN, REPO, PlaybookRun
 
 pytestmark = pytest.mark.timeout(1800)
@@ -438,6 +440,144 @@ def test_alert_drill_target_down_pages_the_webhook_then_resolves(chain: KindChai
         inbox.wait_for(lambda p: target_down(p, "resolved"), 300, "ModelApiTargetDown resolved")
     restored = chain.play("site.yml", "--tags", "prometheus_stack")
     assert restored.returncode == 0, restored.tail()
+
+
+PROMETHEUS_URL = "http://127.0.0.1:30300"
+
+
+def prometheus(expr: str) -> list[dict]:
+    answer = httpx.get(f"{PROMETHEUS_URL}/api/v1/query", params={"query": expr}, timeout=10)
+    answer.raise_for_status()
+    return answer.json()["data"]["result"]
+
+
+def drift_psi() -> dict[str, float]:
+    return {
+        s["metric"]["feature"]: float(s["value"][1])
+        for s in prometheus('mlmon:house_price_drift:psi{namespace="house-price"}')
+    }
+
+
+def firing_drift_alerts() -> set[tuple[str, str]]:
+    return {
+        (s["metric"]["alertname"], s["metric"]["feature"])
+        for s in prometheus('ALERTS{alertname=~"ModelInputDrift|PredictionShift", alertstate="firing"}')
+    }
+
+
+def feed(chain: KindChain, houses: list[dict], seconds: float, until=lambda: False) -> None:
+    """100 houses every 5 s through the NodePort (a new connection each, so both pods see them), for ``seconds``
+    or until ``until()`` holds."""
+    deadline = time.monotonic() + seconds
+    with httpx.Client(base_url=chain.model_url, timeout=30, headers={"Connection": "close"}) as client:
+        for start in range(0, len(houses), 100):
+            client.post("/batch-predict", json={"houses": houses[start : start + 100]}).raise_for_status()
+            if time.monotonic() > deadline or until():
+                return
+            time.sleep(5)
+
+
+def test_drift_drill_in_distribution_is_quiet_shifted_traffic_fires_the_drift_alerts(
+    chain: KindChain, first_run: PlaybookRun
+) -> None:
+    """Kind: the real Prometheus computes every feature's PSI from both pods' counters; in-distribution traffic keeps
+    each below 0.1 with no alert, only-waterfront houses three times larger fire ModelInputDrift for sqft and
+    location and PredictionShift, and no other feature. The window (1m) and the alerts' wait (30s) are shortened
+    through the service_monitor role's variables."""
+    short = {
+        "service_monitor_drift_window": "1m",
+        "service_monitor_drift_for": "30s",
+        "service_monitor_prediction_shift_for": "30s",
+    }
+    configured = chain.play("site.yml", "--tags", "service_monitor", extra_vars=short)
+    assert configured.returncode == 0, configured.tail()
+    try:
+        # 80 s of training-like houses: the 1m window then holds nothing else (not the earlier tests' one house).
+        feed(chain, in_distribution(2_000, seed=7), 80)
+        quiet = drift_psi()
+        assert set(quiet) == {"sqft", "bedrooms", "bathrooms", "location", "year_built", "condition", "prediction"}
+        assert max(quiet.values()) < 0.1, quiet
+        assert firing_drift_alerts() == set()
+        assert prometheus('ALERTS{alertname=~"ModelInputDrift|PredictionShift"}') == [], "not even pending"
+
+        expected = {("ModelInputDrift", "sqft"), ("ModelInputDrift", "location"), ("PredictionShift", "prediction")}
+        feed(chain, shifted(4_000, seed=8), 240, until=lambda: firing_drift_alerts() == expected)
+        assert firing_drift_alerts() == expected, drift_psi()
+        loud = drift_psi()
+        assert min(loud["sqft"], loud["location"], loud["prediction"]) > 0.2, loud
+        assert max(loud[f] for f in ("bedrooms", "bathrooms", "year_built", "condition")) < 0.1, loud
+    finally:
+        restored = chain.play("site.yml", "--tags", "service_monitor")
+    assert restored.returncode == 0, restored.tail()
+
+
+def canary_play(chain: KindChain, tag: str, **extra: object) -> PlaybookRun:
+    variables = {"mlmon_model_image_tag": tag, "model_deployment_strategy": "canary", **extra}
+    return chain.play("site.yml", "--tags", "model_deployment", extra_vars=variables)
+
+
+def serving_image(chain: KindChain) -> str:
+    return chain.kubectl(
+        "-n", "house-price", "get", "deployment", "model", "-o", "jsonpath={.spec.template.spec.containers[0].image}"
+    )
+
+
+def test_canary_good_release_is_promoted_under_load_with_zero_failed_requests(
+    chain: KindChain, first_run: PlaybookRun
+) -> None:
+    """Kind: 1.1.0 runs as model-canary beside the stable, the analysis in the real Prometheus passes three times in
+    a row, the stable takes the image and the canary goes; the load (a connection per request, so the canary gets its
+    share) sees no failed request. A rerun with the image promoted changes nothing, runs no analysis, writes nothing.
+    """
+    with PredictLoad(chain.model_url, max_seconds=600, new_connections=True) as load:
+        run = canary_play(chain, "1.1.0")
+        load.wait_for_version("1.1.0")
+    assert run.returncode == 0, run.tail(60)
+    assert load.failures == [], load.failures[:5]
+    assert load.versions == {"1.0.0", "1.1.0"}
+    words = " ".join(run.output.split())  # the YAML callback folds long messages
+    analyses = re.findall(r"analysis \d+ at [0-9.]+ s: (\w+) \(canary (\d+) requests", words)
+    assert [outcome for outcome, _ in analyses[-3:]] == ["pass"] * 3, run.tail(60)
+    assert all(int(requests) >= 50 for _, requests in analyses[-3:]), analyses
+    assert "3 analyses in a row passed every check" in words
+    assert serving_image(chain).endswith(":1.1.0")
+    assert "model-canary" not in chain.kubectl("-n", "house-price", "get", "deployments", "-o", "name")
+
+    before = len(chain.audit())
+    again = canary_play(chain, "1.1.0")
+    assert again.returncode == 0, again.tail()
+    assert again.changed == 0, again.tail(60)
+    assert "Analyse the canary" not in again.output
+    assert role_writes(chain.audit()[before:]) == []
+
+
+def test_canary_bad_release_is_aborted_naming_the_check_and_the_stable_keeps_serving(
+    chain: KindChain, first_run: PlaybookRun
+) -> None:
+    """Kind: 1.2.0 is built with MLMON_DRILL_ERROR_RATIO=0.2 (its image answers a fifth of the predictions 500: it
+    starts, passes its probes and turns ready, which the rolling strategy would have let through). The first analysis
+    with enough requests aborts naming the 5xx check, its bound and the observed ratio; the canary is removed, the
+    stable keeps its image and answers every request."""
+    offline = yaml.safe_load((REPO / "inventory/local/group_vars/offline.yml").read_text())
+    base = offline["mlmon_model_build_args"] if ENGINE == "podman" else {}
+    stable = serving_image(chain)
+    with PredictLoad(chain.model_url, max_seconds=600, new_connections=True) as load:
+        run = canary_play(chain, "1.2.0", mlmon_model_build_args={**base, "MLMON_DRILL_ERROR_RATIO": "0.2"})
+    assert run.returncode != 0, run.tail(60)
+    assert re.search(
+        r"Canary of \S+:1\.2\.0 \(house-price/model-canary\) aborted: canary analysis \d+ failed 5xx ratio: "
+        r"observed 0\.[12]\d*, threshold 0\.01",
+        " ".join(run.output.split()),  # the YAML callback folds long messages
+    ), run.tail(60)
+    assert "keeps serving" in run.output
+    assert serving_image(chain) == stable
+    assert "model-canary" not in chain.kubectl("-n", "house-price", "get", "deployments", "-o", "name")
+    assert {f.split(":")[0] for f in load.failures} <= {"HTTP 500"}, load.failures[:5]
+    with PredictLoad(chain.model_url, new_connections=True) as after:
+        time.sleep(10)
+    assert after.failures == [] and after.ok > 50 and after.versions == {stable.rsplit(":", 1)[1]}
+    back = chain.play("site.yml", "--tags", "model_deployment")
+    assert back.returncode == 0, back.tail()
 
 
 def test_teardown_removes_what_site_created_then_the_cluster(chain: KindChain, first_run: PlaybookRun) -> None:
