@@ -363,3 +363,31 @@ def test_integral_json_numbers_are_integers_as_json_schema_says(client) -> None:
     refused = client.post("/predict", json={**house, "bedrooms": 3.5, "condition": "Good"})
     assert refused.status_code == 422
     assert refused.json()["detail"][0]["loc"][-1] == "bedrooms"
+
+
+def test_the_current_year_follows_the_clock_across_new_year(monkeypatch) -> None:
+    """The cached year is left as soon as the clock leaves that year (column: real, no server)."""
+    from house_price import schemas
+
+    new_year = datetime(2031, 1, 1, tzinfo=UTC).timestamp()
+    monkeypatch.setattr(schemas, "_this_year", (0, 0.0, 0.0))
+    monkeypatch.setattr(schemas.time, "time", lambda: new_year - 1)
+    monkeypatch.setattr(schemas, "datetime", _FixedDatetime.at(new_year - 1))
+    assert schemas.current_year() == 2030
+    monkeypatch.setattr(schemas.time, "time", lambda: new_year)
+    monkeypatch.setattr(schemas, "datetime", _FixedDatetime.at(new_year))
+    assert schemas.current_year() == 2031
+
+
+class _FixedDatetime(datetime):
+    """``datetime`` whose now() is a given timestamp."""
+
+    moment = 0.0
+
+    @classmethod
+    def at(cls, timestamp: float) -> type["_FixedDatetime"]:
+        return type("Fixed", (cls,), {"moment": timestamp})
+
+    @classmethod
+    def now(cls, tz=None):  # type: ignore[override]
+        return datetime.fromtimestamp(cls.moment, tz)

@@ -11,7 +11,7 @@ import httpx
 import numpy as np
 import pytest
 from house_price import data
-from house_price.drift import PREDICTION, DriftCounts, bin_labels
+from house_price.drift import PREDICTION, VECTORISED_FROM, DriftCounts, bin_labels
 from house_price.features import CATEGORIES, FEATURES, LOCATIONS
 from house_price.metadata import CategoryBins, ModelMetadata, NumericBins, Reference
 from house_price.metrics import ModelMetrics
@@ -102,6 +102,25 @@ def test_the_training_houses_counted_live_give_back_the_training_shares(served: 
     for feature, _, _, count in counts.series():
         live.setdefault(feature, []).append(count / len(houses))
     assert live == {feature: pytest.approx(bins.ratios) for feature, bins in bins_of(reference).items()}
+
+
+def test_a_batch_binned_with_numpy_counts_as_the_houses_one_by_one(served: ServingModel) -> None:
+    """From VECTORISED_FROM houses on, observe() bins with searchsorted: the counts must be bisect's, edges included."""
+    houses = [dict(zip(FEATURES, row, strict=True)) for row in data.generate(6, 500).features.tolist()]
+    houses += [SMALLEST, LARGEST]
+    for feature, bins in bins_of(served.metadata.reference).items():
+        if isinstance(bins, NumericBins):  # a value on every edge of every numeric feature
+            houses += [{**VALID_HOUSE, feature: edge} for edge in bins.edges]
+    prices = served.predict(houses).tolist()
+    price_edges = list(served.metadata.reference.prediction.edges)  # and a price on every edge of the price's bins
+    houses, prices = houses + houses[: len(price_edges)], prices + price_edges
+    assert len(houses) >= VECTORISED_FROM
+    one_by_one, batched = DriftCounts(served.metadata), DriftCounts(served.metadata)
+    for house, price in zip(houses, prices, strict=True):
+        one_by_one.observe([house], [price])
+    batched.observe(houses, prices)
+    assert list(batched.series()) == list(one_by_one.series())
+    assert sum(count for feature, _, _, count in batched.series() if feature == "sqft") == len(houses)
 
 
 def test_values_outside_the_training_range_fall_in_the_first_or_last_bin(served: ServingModel) -> None:
