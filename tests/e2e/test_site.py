@@ -465,6 +465,22 @@ def firing_drift_alerts() -> set[tuple[str, str]]:
     }
 
 
+def wait_for_drift_rules(window: str, wait_seconds: int, timeout: float = 240) -> None:
+    """Until the real Prometheus evaluates the drift rules the role just applied: the operator writes them into a
+    ConfigMap the kubelet syncs into the pod within about a minute, and the config reloader then reloads."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        answer = httpx.get(f"{PROMETHEUS_URL}/api/v1/rules", timeout=10)
+        answer.raise_for_status()
+        rules = [rule for group in answer.json()["data"]["groups"] for rule in group["rules"]]
+        observed = [r["query"] for r in rules if r["name"] == "mlmon:house_price_drift:observations"]
+        waits = {r["name"]: r.get("duration") for r in rules if r["name"] in ("ModelInputDrift", "PredictionShift")}
+        if observed and all(f"[{window}]" in q for q in observed) and set(waits.values()) == {wait_seconds}:
+            return
+        time.sleep(5)
+    raise AssertionError(f"Prometheus did not load the drift rules with [{window}] and a {wait_seconds}s wait")
+
+
 def feed(chain: KindChain, houses: list[dict], seconds: float, until=lambda: False) -> None:
     """100 houses every 5 s through the NodePort (a new connection each, so both pods see them), for ``seconds``
     or until ``until()`` holds."""
@@ -492,6 +508,7 @@ def test_drift_drill_in_distribution_is_quiet_shifted_traffic_fires_the_drift_al
     configured = chain.play("site.yml", "--tags", "service_monitor", extra_vars=short)
     assert configured.returncode == 0, configured.tail()
     try:
+        wait_for_drift_rules("1m", 30)
         # 80 s of training-like houses: the 1m window then holds nothing else (not the earlier tests' one house).
         feed(chain, in_distribution(2_000, seed=7), 80)
         quiet = drift_psi()
@@ -509,6 +526,7 @@ def test_drift_drill_in_distribution_is_quiet_shifted_traffic_fires_the_drift_al
     finally:
         restored = chain.play("site.yml", "--tags", "service_monitor")
     assert restored.returncode == 0, restored.tail()
+    wait_for_drift_rules("1h", 1800)
 
 
 def canary_play(chain: KindChain, tag: str, **extra: object) -> PlaybookRun:

@@ -1,6 +1,7 @@
 """Session fixtures: the real app under uvicorn, a real Prometheus scraping it every second with
 the project's rules loaded, and one bounded mixed load driven through both."""
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,9 @@ class Stack:
     app: AppServer
     prometheus: PrometheusServer
     load: LoadReport
+    at: float
+    """When the load's last rounds had been scraped and evaluated: queries over RATE_INTERVAL ask about this
+    moment, so they see the load however long the session's other tests ran in between."""
 
 
 @pytest.fixture(scope="session")
@@ -67,4 +71,4 @@ def stack(app_server: AppServer) -> Iterator[Stack]:
         prometheus.wait_for_series('house_price_predictions_total{handler="/batch-predict"}')
         prometheus.wait_for_series("mlmon:http_5xx_ratio:rate5m")
         prometheus.wait_for_series("mlmon:http_request_duration_seconds:p95_5m")
-        yield Stack(app_server, prometheus, load)
+        yield Stack(app_server, prometheus, load, time.time())

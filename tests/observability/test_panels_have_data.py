@@ -31,7 +31,7 @@ def test_the_load_was_mixed(stack: Stack) -> None:
 
 @pytest.mark.parametrize("query", QUERIES, ids=[q.name for q in QUERIES])
 def test_panel_query_returns_finite_data(stack: Stack, query: dashboard.Query) -> None:
-    result = stack.prometheus.query(dashboard.resolve(query.expr, VARIABLES))
+    result = stack.prometheus.query(dashboard.resolve(query.expr, VARIABLES), at=stack.at)
     values = [float(sample["value"][1]) for sample in result]
     assert any(math.isfinite(v) for v in values), f"{query.name}: {query.expr!r} gave {result}"
 
