@@ -17,19 +17,14 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "app"))
 
 from house_price import data  # noqa: E402
-from house_price.features import FEATURES  # noqa: E402
 
 OUT = REPO / "files/verify/warmup_houses.json"
 SEED = 20261206
 ROWS = 300
-TYPES = {"sqft": float, "bedrooms": int, "bathrooms": float, "location": str, "year_built": int, "condition": str}
 
 
 def houses() -> list[dict[str, object]]:
-    return [
-        {name: TYPES[name](value) for name, value in zip(FEATURES, row, strict=True)}
-        for row in data.generate(SEED, ROWS).features
-    ]
+    return data.houses(SEED, ROWS)
 
 
 def render() -> str:

@@ -88,3 +88,8 @@ def generate(seed: int, rows: int) -> Dataset:
     for index, name in enumerate(FEATURES):
         features[:, index] = columns[name]
     return Dataset(features=features, prices=price)
+
+
+def houses(seed: int, rows: int) -> list[dict[str, object]]:
+    """``rows`` houses drawn as ``generate`` draws them, each a request body: feature name to a plain value."""
+    return [dict(zip(FEATURES, row, strict=True)) for row in generate(seed, rows).features.tolist()]

@@ -25,7 +25,6 @@ import numpy as np
 from house_price import data
 from house_price.features import (
     CONDITIONS,
-    FEATURES,
     LOCATIONS,
     MAX_BATHROOMS,
     MAX_BEDROOMS,
@@ -77,8 +76,7 @@ def edge_houses(year: int | None = None) -> list[dict[str, object]]:
 
 def probe_houses(rows: int = PROBE_ROWS, seed: int = PROBE_SEED) -> list[dict[str, object]]:
     """``rows`` generated houses, then the edge houses."""
-    generated = data.generate(seed, rows).features
-    return [dict(zip(FEATURES, row, strict=True)) for row in generated.tolist()] + edge_houses()
+    return data.houses(seed, rows) + edge_houses()
 
 
 def compare(houses: Sequence[Mapping[str, object]], truth: np.ndarray, exported: np.ndarray) -> Parity:

@@ -93,7 +93,7 @@ def test_inconsistent_bins_are_invalid(bins: dict, reason: str) -> None:
 
 def test_the_training_houses_counted_live_give_back_the_training_shares(served: ServingModel) -> None:
     """Training (numpy) and the service (bisect) bin alike, also for the many values that sit on an edge."""
-    houses = [dict(zip(FEATURES, row, strict=True)) for row in data.generate(5, 3_000).features.tolist()]
+    houses = data.houses(5, 3_000)
     prices = served.predict(houses).tolist()
     reference = training_reference(np.array([list(house.values()) for house in houses], dtype=object), prices)
     counts = DriftCounts(served.metadata.model_copy(update={"reference": reference}))
@@ -106,7 +106,7 @@ def test_the_training_houses_counted_live_give_back_the_training_shares(served: 
 
 def test_a_batch_binned_with_numpy_counts_as_the_houses_one_by_one(served: ServingModel) -> None:
     """From VECTORISED_FROM houses on, observe() bins with searchsorted: the counts must be bisect's, edges included."""
-    houses = [dict(zip(FEATURES, row, strict=True)) for row in data.generate(6, 500).features.tolist()]
+    houses = data.houses(6, 500)
     houses += [SMALLEST, LARGEST]
     for feature, bins in bins_of(served.metadata.reference).items():
         if isinstance(bins, NumericBins):  # a value on every edge of every numeric feature
@@ -172,7 +172,7 @@ def test_every_bin_is_exported_at_zero_from_the_load_with_the_training_shares(
 
 def test_each_house_priced_counts_once_per_feature_in_its_bin(client: httpx.Client, served: ServingModel) -> None:
     singles = [VALID_HOUSE, SMALLEST, LARGEST]
-    batch = [dict(zip(FEATURES, row, strict=True)) for row in data.generate(11, 40).features.tolist()]
+    batch = data.houses(11, 40)
     prices = [client.post("/predict", json=house).json()["price"] for house in singles]
     prices += client.post("/batch-predict", json={"houses": batch}).json()["predictions"]
     client.post("/predict", json={**VALID_HOUSE, "sqft": -1})  # refused: not counted

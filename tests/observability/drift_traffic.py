@@ -6,7 +6,7 @@ only waterfront houses, three times the floor area. Both are deterministic for a
 """
 
 from house_price import data
-from house_price.features import FEATURES, MAX_SQFT
+from house_price.features import MAX_SQFT
 
 SHIFT_SQFT_FACTOR = 3
 SHIFT_LOCATION = "waterfront"
@@ -14,21 +14,7 @@ SHIFT_LOCATION = "waterfront"
 
 def in_distribution(rows: int, seed: int = 2026) -> list[dict[str, object]]:
     """``rows`` houses from the training data's generator (plain JSON types)."""
-    drawn = data.generate(seed, rows).features
-    houses = []
-    for row in drawn:
-        house = dict(zip(FEATURES, row, strict=True))
-        houses.append(
-            {
-                "sqft": float(house["sqft"]),
-                "bedrooms": int(house["bedrooms"]),
-                "bathrooms": float(house["bathrooms"]),
-                "location": str(house["location"]),
-                "year_built": int(house["year_built"]),
-                "condition": str(house["condition"]),
-            }
-        )
-    return houses
+    return data.houses(seed, rows)
 
 
 def shifted(rows: int, seed: int = 2026) -> list[dict[str, object]]:
