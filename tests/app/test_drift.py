@@ -4,6 +4,9 @@ In-process for the counting and the labels; real for the exported series (real u
 ``create_app`` in a background thread, real HTTP, the /metrics scrape parsed by prometheus_client).
 """
 
+import sys
+import threading
+from bisect import bisect_right
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -11,7 +14,7 @@ import httpx
 import numpy as np
 import pytest
 from house_price import data
-from house_price.drift import PREDICTION, VECTORISED_FROM, DriftCounts, bin_labels
+from house_price.drift import BINNED_EVERY, PREDICTION, DriftCounts, bin_labels
 from house_price.features import CATEGORIES, FEATURES, LOCATIONS
 from house_price.metadata import CategoryBins, ModelMetadata, NumericBins, Reference
 from house_price.metrics import ModelMetrics
@@ -53,7 +56,8 @@ def bins_of(reference: Reference) -> dict[str, NumericBins | CategoryBins]:
 
 
 def expected_counts(reference: Reference, houses: list[dict[str, object]], prices: list[float]) -> dict:
-    """Per feature, every bin's count for these houses, binned with numpy rather than the service's bisect."""
+    """Per feature, every bin's count for these houses, binned one value at a time with ``bisect_right``
+    rather than the service's NumPy."""
     expected = {}
     for feature, bins in bins_of(reference).items():
         labels = bin_labels(bins)
@@ -61,7 +65,7 @@ def expected_counts(reference: Reference, houses: list[dict[str, object]], price
         if isinstance(bins, CategoryBins):
             found = Counter(labels[bins.categories.index(value)] for value in values)
         else:
-            found = Counter(labels[int(np.searchsorted(bins.edges, value, side="right"))] for value in values)
+            found = Counter(labels[bisect_right(bins.edges, value)] for value in values)
         expected[feature] = {label: float(found[label]) for label in labels}
     return expected
 
@@ -92,7 +96,7 @@ def test_inconsistent_bins_are_invalid(bins: dict, reason: str) -> None:
 
 
 def test_the_training_houses_counted_live_give_back_the_training_shares(served: ServingModel) -> None:
-    """Training (numpy) and the service (bisect) bin alike, also for the many values that sit on an edge."""
+    """Training and the service bin alike, also for the many values that sit on an edge."""
     houses = data.houses(5, 3_000)
     prices = served.predict(houses).tolist()
     reference = training_reference(np.array([list(house.values()) for house in houses], dtype=object), prices)
@@ -104,8 +108,17 @@ def test_the_training_houses_counted_live_give_back_the_training_shares(served: 
     assert live == {feature: pytest.approx(bins.ratios) for feature, bins in bins_of(reference).items()}
 
 
-def test_a_batch_binned_with_numpy_counts_as_the_houses_one_by_one(served: ServingModel) -> None:
-    """From VECTORISED_FROM houses on, observe() bins with searchsorted: the counts must be bisect's, edges included."""
+def counted(counts: DriftCounts) -> dict:
+    """``expected_counts``'s shape, from what ``counts`` exports."""
+    found: dict[str, dict[str, float]] = {}
+    for feature, label, _, count in counts.series():
+        found.setdefault(feature, {})[label] = float(count)
+    return found
+
+
+def test_houses_held_one_by_one_and_a_batch_count_as_bisect_puts_them(served: ServingModel) -> None:
+    """Held houses are binned BINNED_EVERY at a time and at each scrape, a big batch at once, all with
+    searchsorted: the counts must be bisect_right's, with a value on every edge."""
     houses = data.houses(6, 500)
     houses += [SMALLEST, LARGEST]
     for feature, bins in bins_of(served.metadata.reference).items():
@@ -114,13 +127,45 @@ def test_a_batch_binned_with_numpy_counts_as_the_houses_one_by_one(served: Servi
     prices = served.predict(houses).tolist()
     price_edges = list(served.metadata.reference.prediction.edges)  # and a price on every edge of the price's bins
     houses, prices = houses + houses[: len(price_edges)], prices + price_edges
-    assert len(houses) >= VECTORISED_FROM
+    assert len(houses) > 2 * BINNED_EVERY and len(houses) % BINNED_EVERY  # binned twice, the rest held
+    expected = expected_counts(served.metadata.reference, houses, prices)
     one_by_one, batched = DriftCounts(served.metadata), DriftCounts(served.metadata)
     for house, price in zip(houses, prices, strict=True):
         one_by_one.observe([house], [price])
     batched.observe(houses, prices)
-    assert list(batched.series()) == list(one_by_one.series())
+    assert counted(one_by_one) == expected
+    assert counted(batched) == expected
     assert sum(count for feature, _, _, count in batched.series() if feature == "sqft") == len(houses)
+
+
+def test_a_scrape_binning_beside_the_event_loop_loses_no_house(served: ServingModel) -> None:
+    """The scrape (a thread-pool thread) bins what is held while the loop goes on adding: every house
+    priced is counted once, whoever bins it. The threads take turns every microsecond rather than
+    every 5 ms, so that a scrape lands between any two steps of ``observe``."""
+    counts, houses, scraped = DriftCounts(served.metadata), 200_000, []
+    done = threading.Event()
+
+    def scrape() -> None:
+        while not done.is_set():
+            scraped.append(sum(count for feature, _, _, count in counts.series() if feature == "sqft"))
+
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    scraper = threading.Thread(target=scrape)
+    scraper.start()
+    try:
+        for _ in range(houses):
+            counts.observe([VALID_HOUSE], [300_000.0])
+    finally:
+        done.set()
+        scraper.join()
+        sys.setswitchinterval(switch_interval)
+    assert len(scraped) > 1
+    assert scraped == sorted(scraped)  # a counter never goes down
+    totals = {feature: 0 for feature in bins_of(served.metadata.reference)}
+    for feature, _, _, count in counts.series():
+        totals[feature] += count
+    assert set(totals.values()) == {houses}
 
 
 def test_values_outside_the_training_range_fall_in_the_first_or_last_bin(served: ServingModel) -> None:
@@ -144,7 +189,7 @@ def test_a_model_of_another_version_replaces_the_series(served: ServingModel) ->
     registry = CollectorRegistry()
     metrics = ModelMetrics(registry)
     metrics.model_loaded(served.metadata)
-    metrics.predictions("/predict", TEST_VERSION, [VALID_HOUSE], [300_000.0])
+    metrics.priced("/predict", TEST_VERSION, 0.001, [VALID_HOUSE], [300_000.0])
     newer: ModelMetadata = served.metadata.model_copy(update={"version": "9.0.0"})
     metrics.model_loaded(newer)
     versions = {
