@@ -15,16 +15,18 @@ These are the series prometheus-fastapi-instrumentator 8.1 made (names, labels, 
 documentation), which the dashboards and alerts read. Its middleware cost about 100 us a request in
 process (a Request, a Response and an Info built per request, the routes matched twice with its
 in-progress gauge, an ``asyncio.gather`` of nothing, a label look-up per series): more than the
-model once the model answers in microseconds. This middleware resolves a request's handler once,
-from a cache of the app's static routes, and keeps the labelled series it has seen, so a request
-costs a few dictionary look-ups and the observations themselves.
+model once the model answers in microseconds. This middleware finds a request's series with one
+look-up, from a cache of the app's static routes (``(method, path)`` to the route's series), and
+adds to them in place (``_Route``).
 
 The series are plain Python numbers (``house_price.plain_metrics``), added to on the event loop and
 read by the scrape: prometheus_client's own classes take a lock for every value they add to, ten
 times a request here, which nothing needs since every request is recorded on the loop's one thread.
 """
 
+from bisect import bisect_left
 from collections.abc import Iterable
+from math import inf
 from timeit import default_timer
 
 from fastapi import FastAPI
@@ -61,35 +63,55 @@ LATENCY_BUCKETS: tuple[float, ...] = (
     5.0,
 )
 UNMATCHED_HANDLER = "none"
+_UNRESOLVED = object()
+# The histograms' upper bounds with +Inf, as their series keep them.
+LATENCY_BOUNDS: tuple[float, ...] = (*LATENCY_BUCKETS, inf)
 
 
 class _Route:
-    """The series one (handler, method) adds to, looked up once: a request then costs no label look-up."""
+    """The series one (handler, method) adds to, looked up once and added to in place.
+
+    The middleware adds to the plain numbers of ``house_price.plain_metrics`` directly rather than
+    through ``inc`` and ``observe``, and the two latency histograms, which share their buckets, share
+    one bucket search: about 1 us a request less (3.0 to 2.0 us around a trivial app), the share of a
+    request the instrumentation's cost comes down to once the model answers in microseconds.
+    """
+
+    __slots__ = ("_handler", "_method", "_metrics", "_requests", "highr", "inprogress", "latency", "sizes")
 
     def __init__(self, metrics: "HttpMetrics", handler: str, method: str) -> None:
         self._metrics = metrics
         self._handler = handler
         self._method = method
         self.inprogress = metrics.inprogress.labels(handler, method)
-        self._latency = metrics.latency.labels(method, handler)
-        self._request_size = metrics.request_size.labels(handler)
-        self._response_size = metrics.response_size.labels(handler)
+        self.latency = metrics.latency.labels(method, handler)
+        self.highr = metrics.latency_highr.labels()
+        self.sizes = (metrics.request_size.labels(handler), metrics.response_size.labels(handler))
+        if self.latency.bounds != LATENCY_BOUNDS or self.highr.bounds != LATENCY_BOUNDS:
+            raise ValueError("the latency histograms must have LATENCY_BUCKETS: they share one bucket search")
         # By status class (2 for 2xx): a class's series is created with its first answer.
         self._requests: dict[int, CounterSeries] = {}
 
     def answered(self, status: int, request_bytes: int, response_bytes: int, seconds: float) -> None:
-        """Record one finished request."""
+        """Record one finished request (the in-progress gauge is the caller's)."""
         status_class = status // 100
         requests = self._requests.get(status_class)
         if requests is None:
             requests = self._requests[status_class] = self._metrics.requests.labels(
                 self._method, f"{status_class}xx", self._handler
             )
-        requests.inc()
-        self._request_size.observe(request_bytes)
-        self._response_size.observe(response_bytes)
-        self._latency.observe(seconds)
-        self._metrics.latency_highr.observe(seconds)
+        requests.value += 1
+        request_size, response_size = self.sizes
+        request_size.count += 1
+        request_size.sum += request_bytes
+        response_size.count += 1
+        response_size.sum += response_bytes
+        bucket = bisect_left(LATENCY_BOUNDS, seconds)
+        latency, highr = self.latency, self.highr
+        latency.counts[bucket] += 1
+        latency.sum += seconds
+        highr.counts[bucket] += 1
+        highr.sum += seconds
 
 
 class HttpMetrics:
@@ -146,8 +168,9 @@ class HttpMetrics:
 
 
 def _content_length(headers: Iterable[tuple[bytes, bytes]]) -> int:
+    # ASGI servers and Starlette give header names in lower case (Starlette's own Headers relies on it).
     for name, value in headers:
-        if name.lower() == b"content-length":
+        if name == b"content-length":
             return int(value) if value.isdigit() else 0
     return 0
 
@@ -159,56 +182,69 @@ class HttpMetricsMiddleware:
         self._app = app
         self._metrics = metrics
         self._excluded = frozenset(excluded)
-        # (method, path) -> template, for full matches of routes without parameters: bounded by the
-        # app's routes, whatever paths clients send.
-        self._static: dict[tuple[str, str], str] = {}
+        # (method, path) -> the route's series (None: an excluded handler), for full matches of routes
+        # without parameters: one look-up a request, bounded by the app's routes whatever paths
+        # clients send.
+        self._static: dict[tuple[str, str], _Route | None] = {}
 
-    def _handler(self, scope: Scope) -> str:
-        key = (scope["method"], scope["path"])
-        cached = self._static.get(key)
-        if cached is not None:
-            return cached
+    def _handler(self, scope: Scope) -> tuple[str, bool]:
+        """The route template matching the request, and whether it is the path itself (no parameters)."""
         routes: list[BaseRoute] = scope["app"].routes
         partial = None
         for route in routes:
             match, _ = route.matches(scope)
             if match is Match.FULL:
                 template: str = getattr(route, "path", UNMATCHED_HANDLER)
-                if template == scope["path"]:
-                    self._static[key] = template
-                return template
+                return template, template == scope["path"]
             if match is Match.PARTIAL and partial is None:
                 partial = getattr(route, "path", None)
-        return partial or UNMATCHED_HANDLER
+        return partial or UNMATCHED_HANDLER, False
+
+    def _route(self, scope: Scope) -> _Route | None:
+        """The series of the request's handler and method; None when the handler is excluded."""
+        key = (scope["method"], scope["path"])
+        handler, static = self._handler(scope)
+        route = None if handler in self._excluded else self._metrics.route(handler, scope["method"])
+        if static:
+            self._static[key] = route
+        return route
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        handler = self._handler(scope)
-        if handler in self._excluded:
+        route = self._static.get((scope["method"], scope["path"]), _UNRESOLVED)
+        if route is _UNRESOLVED:
+            route = self._route(scope)
+        if route is None:
             await self._app(scope, receive, send)
             return
-        method = scope["method"]
         started = default_timer()
-        status = 500
-        response_size = 0
+        start: Message | None = None
 
         async def send_recording(message: Message) -> None:
-            nonlocal status, response_size
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                response_size = _content_length(message.get("headers", ()))
+            # The first message of a response is its start (status and headers), by the ASGI spec.
+            nonlocal start
+            if start is None:
+                start = message
             await send(message)
 
-        route = self._metrics.route(handler, method)
-        route.inprogress.inc()
+        inprogress = route.inprogress
+        inprogress.value += 1
         try:
             await self._app(scope, receive, send_recording)
         finally:
-            duration = max(default_timer() - started, 0.0)
-            route.inprogress.dec()
-            route.answered(status, _content_length(scope["headers"]), response_size, duration)
+            duration = default_timer() - started  # a monotonic clock: never negative
+            inprogress.value -= 1
+            if start is None:  # no response: the server answers 500
+                route.answered(500, _content_length(scope["headers"]), 0, duration)
+            else:
+                route.answered(
+                    start["status"],
+                    _content_length(scope["headers"]),
+                    _content_length(start.get("headers", ())),
+                    duration,
+                )
 
 
 def instrument(app: FastAPI, registry: CollectorRegistry) -> None:

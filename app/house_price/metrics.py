@@ -15,6 +15,7 @@ default registry, so several apps can live in one process (tests) without clashi
   each of those bins, from the artefact.
 """
 
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
@@ -22,7 +23,7 @@ from prometheus_client import CollectorRegistry
 
 from house_price.drift import DriftCollector
 from house_price.metadata import ModelMetadata
-from house_price.plain_metrics import Counter, Gauge, Histogram
+from house_price.plain_metrics import Counter, CounterSeries, Gauge, Histogram, HistogramSeries
 
 PRICE_BUCKETS_DOLLARS: tuple[float, ...] = (
     50_000,
@@ -63,13 +64,17 @@ class PredictionRecorder(Protocol):
 
     def model_loaded(self, metadata: ModelMetadata) -> None: ...
 
-    def predictions(
-        self, handler: str, model_version: str, houses: Sequence[Mapping[str, object]], prices: Sequence[float]
+    def priced(
+        self,
+        handler: str,
+        model_version: str,
+        seconds: float,
+        houses: Sequence[Mapping[str, object]],
+        prices: Sequence[float],
     ) -> None:
-        """``houses`` as the model read them and their ``prices``, in the same order; called on the event loop."""
+        """One model call of ``seconds``: ``houses`` as the model read them and their ``prices``, in the
+        same order; called on the event loop."""
         ...
-
-    def inference(self, handler: str, seconds: float) -> None: ...
 
     def batch(self, size: int) -> None: ...
 
@@ -125,43 +130,52 @@ class ModelMetrics:
             registry=registry,
         )
         self._drift = DriftCollector(registry)
-        # Labelled series already looked up, by label values: a request adds to them without
-        # prometheus_client's label look-up (a few microseconds each, a request makes three).
-        self._inference_by_handler = {handler: self._inference.labels(handler) for handler in self._handlers}
-        self._predictions_by_labels: dict[tuple[str, str], Counter] = {}
-        self._prices_by_version: dict[str, Histogram] = {}
+        # The series one model call adds to, by (model version, handler), looked up once: a request
+        # then adds to their plain numbers in place (see ``house_price.instrumentation._Route``).
+        self._series: dict[tuple[str, str], tuple[HistogramSeries, CounterSeries, HistogramSeries]] = {}
+        for handler in self._handlers:
+            self._inference.labels(handler)
         for field in error_fields:
             self._validation.labels(field)
 
     def model_loaded(self, metadata: ModelMetadata) -> None:
         self._info.clear()
         self._info.labels(metadata.version, metadata.trained_at.isoformat()).set(1)
-        self._prices.labels(metadata.version)
         for handler in self._handlers:
-            self._predictions.labels(metadata.version, handler)
+            self._series_of(metadata.version, handler)
         self._drift.model_loaded(metadata)
 
-    def predictions(
-        self, handler: str, model_version: str, houses: Sequence[Mapping[str, object]], prices: Sequence[float]
-    ) -> None:
-        counter = self._predictions_by_labels.get((model_version, handler))
-        if counter is None:
-            counter = self._predictions_by_labels[model_version, handler] = self._predictions.labels(
-                model_version, handler
+    def _series_of(
+        self, model_version: str, handler: str
+    ) -> tuple[HistogramSeries, CounterSeries, HistogramSeries]:
+        found = self._series.get((model_version, handler))
+        if found is None:
+            found = self._series[model_version, handler] = (
+                self._inference.labels(handler),
+                self._predictions.labels(model_version, handler),
+                self._prices.labels(model_version),
             )
-        counter.inc(len(prices))
-        histogram = self._prices_by_version.get(model_version)
-        if histogram is None:
-            histogram = self._prices_by_version[model_version] = self._prices.labels(model_version)
-        for price in prices:
-            histogram.observe(price)
-        self._drift.observe(houses, prices)
+        return found
 
-    def inference(self, handler: str, seconds: float) -> None:
-        histogram = self._inference_by_handler.get(handler)
-        if histogram is None:
-            histogram = self._inference_by_handler[handler] = self._inference.labels(handler)
-        histogram.observe(seconds)
+    def priced(
+        self,
+        handler: str,
+        model_version: str,
+        seconds: float,
+        houses: Sequence[Mapping[str, object]],
+        prices: Sequence[float],
+    ) -> None:
+        found = self._series.get((model_version, handler))
+        inference, predictions, dollars = found if found is not None else self._series_of(model_version, handler)
+        inference.counts[bisect_left(inference.bounds, seconds)] += 1
+        inference.sum += seconds
+        predictions.value += len(prices)
+        counts, bounds, total = dollars.counts, dollars.bounds, dollars.sum
+        for price in prices:
+            counts[bisect_left(bounds, price)] += 1
+            total += price
+        dollars.sum = total
+        self._drift.observe(houses, prices)
 
     def batch(self, size: int) -> None:
         self._batch.observe(size)
@@ -177,12 +191,14 @@ class NoMetrics:
     def model_loaded(self, metadata: ModelMetadata) -> None:
         return None
 
-    def predictions(
-        self, handler: str, model_version: str, houses: Sequence[Mapping[str, object]], prices: Sequence[float]
+    def priced(
+        self,
+        handler: str,
+        model_version: str,
+        seconds: float,
+        houses: Sequence[Mapping[str, object]],
+        prices: Sequence[float],
     ) -> None:
-        return None
-
-    def inference(self, handler: str, seconds: float) -> None:
         return None
 
     def batch(self, size: int) -> None:

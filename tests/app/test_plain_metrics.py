@@ -6,19 +6,21 @@ for the ``_created`` timestamps (when each series was first seen).
 """
 
 import re
+from collections.abc import Callable
+from typing import TypeVar
 
-import httpx
 import prometheus_client
 import pytest
 from house_price import instrumentation, metrics, plain_metrics
+from house_price.runtime import ServingModel
+from house_price.validation import ERROR_FIELDS
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.parser import text_string_to_metric_families
 
-from tests.app.conftest import VALID_HOUSE, ServeApp
+from tests.app.conftest import VALID_HOUSE
+
+T = TypeVar("T")
 
 CREATED_VALUE = re.compile(r"^(\w+_created(?:\{[^}]*\})?) \S+$", re.MULTILINE)
-# Samples whose values are request durations: two apps never time their requests alike.
-TIMED = ("http_request_duration_seconds", "http_request_duration_highr_seconds", "house_price_inference_duration")
 
 
 def _record(library: object, registry: CollectorRegistry) -> None:
@@ -75,45 +77,86 @@ def test_a_series_is_asked_for_by_all_its_labels() -> None:
         counter.labels("POST", "2xx").inc(-1)
 
 
-def _families(client: httpx.Client) -> dict[str, tuple[str, str, dict]]:
-    """The service's own families: {name: (type, help, {(sample, labels): value})}, durations' values left out."""
-    families = {}
-    for family in text_string_to_metric_families(client.get("/metrics").text):
-        if not family.name.startswith(("http_", "house_price_")):
-            continue
-        samples = {}
-        for sample in family.samples:
-            timed = family.name.startswith(TIMED) and not sample.name.endswith("_count")
-            kept = None if timed or sample.name.endswith("_created") else sample.value
-            samples[sample.name, frozenset(sample.labels.items())] = kept
-        families[family.name] = (family.type, family.documentation, samples)
-    return families
+# (handler, method, status, request bytes, response bytes, seconds): one bucket bound, one beyond the last.
+HTTP_EVENTS = (
+    ("/predict", "POST", 200, 120, 60, 0.003),
+    ("/predict", "POST", 200, 118, 61, 0.005),
+    ("/predict", "POST", 422, 90, 300, 0.0001),
+    ("/batch-predict", "POST", 200, 5_000, 900, 0.2),
+    ("/predict", "GET", 405, 0, 31, 0.00001),
+    ("none", "GET", 404, 0, 22, 7.0),
+)
 
 
-def _requests(client: httpx.Client) -> None:
-    client.post("/predict", json=VALID_HOUSE)
-    client.post("/predict", json=VALID_HOUSE)
-    client.post("/predict", json={**VALID_HOUSE, "sqft": -1, "condition": "Mint"})
-    client.post("/batch-predict", json={"houses": [VALID_HOUSE] * 3})
-    client.post("/batch-predict", json={"houses": []})
-    client.get("/predict")
-    client.get("/nowhere/1")
-    client.get("/health")
-    client.get("/ready")
-
-
-def test_the_service_scrapes_as_it_did_with_prometheus_client(serve: ServeApp, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Real uvicorn in-process: the same requests to the service built on prometheus_client's classes and
-    to the service as it is give the same families, series and values (durations only counted)."""
+def _with_prometheus_client(monkeypatch: pytest.MonkeyPatch, module: object, build: Callable[[], T]) -> T:
+    """``build()`` with ``module``'s metric classes replaced by prometheus_client's."""
     with monkeypatch.context() as patched:
-        for module in (instrumentation, metrics):
-            for name in ("Counter", "Gauge", "Histogram", "Summary"):
-                if hasattr(module, name):
-                    patched.setattr(module, name, getattr(prometheus_client, name))
-        before = serve()
-    after = serve()
-    for client in (before, after):
-        _requests(client)
-    expected = _families(before)
-    assert {"http_requests", "http_request_duration_seconds", "house_price_predictions"} <= set(expected)
-    assert _families(after) == expected
+        for name in ("Counter", "Gauge", "Histogram", "Summary"):
+            if hasattr(module, name):
+                patched.setattr(module, name, getattr(prometheus_client, name))
+        return build()
+
+
+def test_the_http_series_added_to_in_place_scrape_as_prometheus_client_records_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The middleware adds to the plain numbers directly (``_Route``); prometheus_client's classes,
+    given the same requests through their own methods, must scrape the same, ``_created`` aside."""
+    ours = CollectorRegistry()
+    metrics = instrumentation.HttpMetrics(ours)
+    for handler, method, status, sent, answered, seconds in HTTP_EVENTS:
+        route = metrics.route(handler, method)
+        route.inprogress.value += 1
+        route.answered(status, sent, answered, seconds)
+        route.inprogress.value -= 1
+    metrics.route("/predict", "POST").inprogress.value += 1  # one request still being served
+
+    theirs = CollectorRegistry()
+    reference = _with_prometheus_client(monkeypatch, instrumentation, lambda: instrumentation.HttpMetrics(theirs))
+    for handler, method, status, sent, answered, seconds in HTTP_EVENTS:
+        reference.inprogress.labels(handler, method)
+        reference.latency.labels(method, handler).observe(seconds)
+        reference.request_size.labels(handler).observe(sent)
+        reference.response_size.labels(handler).observe(answered)
+        reference.latency_highr.observe(seconds)
+        reference.requests.labels(method, f"{status // 100}xx", handler).inc()
+    reference.inprogress.labels("/predict", "POST").inc()
+
+    expected = _without_created_values(generate_latest(theirs))
+    assert 'http_requests_total{handler="none",method="GET",status="4xx"} 1.0' in expected
+    assert _without_created_values(generate_latest(ours)) == expected
+
+
+def test_the_model_series_added_to_in_place_scrape_as_prometheus_client_records_them(
+    monkeypatch: pytest.MonkeyPatch, served: ServingModel
+) -> None:
+    """``ModelMetrics.priced`` adds to the plain numbers directly; prometheus_client's classes, given the
+    same model calls through their own methods, must scrape the same, ``_created`` aside."""
+    handlers = ("/predict", "/batch-predict")
+    version = served.metadata.version
+    calls = (
+        ("/predict", 0.0004, [VALID_HOUSE], [250_000.0]),  # on a bucket bound
+        ("/batch-predict", 0.003, [VALID_HOUSE] * 3, [120_000.5, 7_500_000.0, 310_000.25]),
+        ("/predict", 2.5, [VALID_HOUSE], [99_999.99]),
+    )
+    ours = CollectorRegistry()
+    recorded = metrics.ModelMetrics(ours, handlers, ERROR_FIELDS)
+    recorded.model_loaded(served.metadata)
+    for handler, seconds, houses, prices in calls:
+        recorded.priced(handler, version, seconds, houses, prices)
+
+    theirs = CollectorRegistry()
+    reference = _with_prometheus_client(
+        monkeypatch, metrics, lambda: metrics.ModelMetrics(theirs, handlers, ERROR_FIELDS)
+    )
+    reference.model_loaded(served.metadata)
+    for handler, seconds, houses, prices in calls:
+        reference._inference.labels(handler).observe(seconds)
+        reference._predictions.labels(version, handler).inc(len(prices))
+        for price in prices:
+            reference._prices.labels(version).observe(price)
+        reference._drift.observe(houses, prices)
+
+    expected = _without_created_values(generate_latest(theirs))
+    assert f'house_price_predictions_total{{handler="/batch-predict",model_version="{version}"}} 3.0' in expected
+    assert _without_created_values(generate_latest(ours)) == expected
