@@ -24,6 +24,7 @@ from house_price import __version__, runtime
 from house_price.config import Settings
 from house_price.drill import add_drill
 from house_price.instrumentation import instrument
+from house_price.jsonbody import OrjsonRoute
 from house_price.metrics import ModelMetrics, NoMetrics, PredictionRecorder
 from house_price.runtime import PricingModel
 from house_price.schemas import (
@@ -85,6 +86,7 @@ def create_app(settings: Settings, *, load_model: Callable[[Path], PricingModel]
             allow_methods=["GET", "POST"],
             allow_headers=["Content-Type", "Authorization"],
         )
+    app.router.route_class = OrjsonRoute
     # Inside the metrics middleware (added last, so outermost): the drill's 500s and delays are measured.
     add_drill(app, settings, (PREDICT, BATCH_PREDICT))
     app.add_exception_handler(RequestValidationError, validation_error_handler(recorder, settings.max_batch_size))
