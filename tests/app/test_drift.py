@@ -119,7 +119,7 @@ def counted(counts: DriftCounts) -> dict:
 def test_houses_held_one_by_one_and_a_batch_count_as_bisect_puts_them(served: ServingModel) -> None:
     """Held houses are binned BINNED_EVERY at a time and at each scrape, a big batch at once, all with
     searchsorted: the counts must be bisect_right's, with a value on every edge."""
-    houses = data.houses(6, 500)
+    houses = data.houses(6, 2_200)
     houses += [SMALLEST, LARGEST]
     for feature, bins in bins_of(served.metadata.reference).items():
         if isinstance(bins, NumericBins):  # a value on every edge of every numeric feature
