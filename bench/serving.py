@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from fastapi import FastAPI
 from house_price import model, runtime
-from house_price.api import create_app, freeze_startup_objects
+from house_price.api import create_app, tune_garbage_collector
 from house_price.config import Settings
 from house_price.metadata import ModelMetadata
 
@@ -44,12 +44,12 @@ def _constant(path: Path) -> ConstantModel:
 def constant_app() -> FastAPI:
     """``uvicorn --factory bench.serving:constant_app``, configured by ``MLMON_*`` like the service."""
     app = create_app(Settings.from_env(os.environ), load_model=_constant)
-    freeze_startup_objects()  # as the service's entry point does
+    tune_garbage_collector()  # as the service's entry point does
     return app
 
 
 def pipeline_app() -> FastAPI:
     """``uvicorn --factory bench.serving:pipeline_app``: the artefact's pipeline answers."""
     app = create_app(Settings.from_env(os.environ), load_model=model.read)
-    freeze_startup_objects()
+    tune_garbage_collector()
     return app

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from house_price.api import YOUNG_COLLECTION_EVERY
 
 from tests.app.appserver import APP_DIR, AppServer, free_port
 from tests.app.conftest import TEST_VERSION, VALID_HOUSE
@@ -71,15 +72,15 @@ def test_model_version_override_refuses_to_start() -> None:
     assert "MLMON_MODEL_VERSION is not supported" in finished.stderr
 
 
-def test_the_servers_entry_point_freezes_what_it_built_at_start_up(model_path: Path) -> None:
+def test_the_servers_entry_point_tunes_the_garbage_collector(model_path: Path) -> None:
     """Real process: uvicorn's ``house_price.api:app`` leaves its start-up objects out of the garbage
-    collector's full collections (``api.freeze_startup_objects`` says why): what a full collection
-    still walks is a small part of it."""
+    collector's full collections and collects the young generation every YOUNG_COLLECTION_EVERY
+    allocations (``api.tune_garbage_collector`` says why)."""
     probe = (
         "import gc\n"
         "import house_price.api as api\n"
         "api.app\n"
-        "print(gc.get_freeze_count(), len(gc.get_objects()))\n"
+        "print(gc.get_freeze_count(), len(gc.get_objects()), gc.get_threshold()[0])\n"
     )
     finished = subprocess.run(
         [sys.executable, "-c", probe],
@@ -91,6 +92,7 @@ def test_the_servers_entry_point_freezes_what_it_built_at_start_up(model_path: P
         check=False,
     )
     assert finished.returncode == 0, finished.stderr
-    frozen, tracked = finished.stdout.split()
-    assert int(frozen) > 20_000
-    assert int(tracked) < int(frozen) // 10
+    frozen, tracked, young = map(int, finished.stdout.split())
+    assert frozen > 20_000
+    assert tracked < frozen // 10
+    assert young == YOUNG_COLLECTION_EVERY
