@@ -73,8 +73,9 @@ class _Route:
 
     The middleware adds to the plain numbers of ``house_price.plain_metrics`` directly rather than
     through ``inc`` and ``observe``, and the two latency histograms, which share their buckets, share
-    one bucket search: about 1 us a request less (3.0 to 2.0 us around a trivial app), the share of a
-    request the instrumentation's cost comes down to once the model answers in microseconds.
+    one bucket search. With the start message kept and read once, the middleware around a trivial
+    app went from 2.9 to 2.4 us a request (callgrind: 24,800 to 20,900 instructions), in a request
+    whose model now answers in microseconds.
     """
 
     __slots__ = ("_handler", "_method", "_metrics", "_requests", "highr", "inprogress", "latency", "sizes")
