@@ -10,7 +10,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import app, build, runtimes, site
+from bench import app, build, instructions, runtimes, site
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
@@ -50,8 +50,9 @@ SECTIONS = {
     "runtimes": lambda: runtimes.report(runtimes.measure()),
     "site": lambda: site.report(site.measure()),
     "build-cold": lambda: build.report(build.parse(build.run_cold())),
+    "instructions": lambda: instructions.report(instructions.measure()),
 }
-# `make bench` runs these; the cold build (half an hour) only when named.
+# `make bench` runs these; the cold build (half an hour) and the instruction counts (valgrind) only when named.
 DEFAULT = ["app", "runtimes", "site"]
 
 

@@ -1,0 +1,158 @@
+"""Instructions per /predict request, counted by callgrind: the figure the throughput rates are too noisy for.
+
+On this shared 2-core VM the same code's instrumented ÷ off throughput ratio moved from 0.900 to
+0.930 eleven minutes apart (bench/RESULTS.md, 2026-12-07). Valgrind's callgrind counts the same
+instructions every run. Each variant of the service runs as a real uvicorn server (the image's
+options) under callgrind, which counts only what the event loop's thread runs inside ``uv_run``
+(every request, not the start-up before the loop), in user space (the kernel's socket work is the
+same for every variant and not counted). Each is run twice, with SHORT_SECONDS and LONG_SECONDS of
+single-connection wrk on POST /predict: the difference between the two counts over the difference
+between the requests served is one request, what the loop did besides (start-up, /ready polls,
+shut-down) cancelling out.
+
+Needs valgrind and wrk; the section is not in `make bench`'s default (``python -m bench instructions``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from bench.app import CONSTANT_FACTORY, HOUSE, LUA, ensure_model
+from tests.app.appserver import APP_DIR, HOST, REPO_ROOT, SERVER_OPTIONS, free_port, wait_until
+
+SHORT_SECONDS = 5
+LONG_SECONDS = 20
+READY_SECONDS = 300  # start-up under valgrind is some 50 times slower
+VARIANTS = ("full", "off", "constant")
+
+
+@dataclass
+class Count:
+    requests: int
+    instructions: int
+
+
+def _serve_and_count(variant: str, seconds: int, model: Path, script: Path) -> Count:
+    port = free_port()
+    target = ["--factory", CONSTANT_FACTORY] if variant == "constant" else ["house_price.api:app"]
+    env = {
+        **{key: value for key, value in os.environ.items() if not key.startswith("MLMON_")},
+        "PYTHONPATH": os.pathsep.join([str(APP_DIR), str(REPO_ROOT)]),
+        "PYTHONHASHSEED": "0",
+        "MLMON_MODEL_PATH": str(model),
+        "MLMON_METRICS_ENABLED": "false" if variant == "off" else "true",
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        log_path = Path(tmp) / "valgrind.log"
+        with log_path.open("wb") as log:
+            server = subprocess.Popen(
+                [
+                    "valgrind",
+                    "--tool=callgrind",
+                    "--toggle-collect=uv_run",
+                    "--cache-sim=no",
+                    f"--callgrind-out-file={tmp}/callgrind.out",
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    *target,
+                    "--host",
+                    HOST,
+                    "--port",
+                    str(port),
+                    *SERVER_OPTIONS,
+                ],
+                cwd=APP_DIR,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        url = f"http://{HOST}:{port}"
+        try:
+            wait_until(lambda: _ready(url, server), READY_SECONDS, f"{variant} under callgrind")
+            wrk = subprocess.run(
+                ["wrk", "-t1", "-c1", f"-d{seconds}s", "-s", str(script), url + "/predict"],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=seconds + 60,
+            ).stdout
+        finally:
+            server.send_signal(signal.SIGINT)
+            server.wait(timeout=120)
+        if "Non-2xx" in wrk or "Socket errors" in wrk:
+            raise RuntimeError(f"wrk saw failed requests against {variant}:\n{wrk}")
+        collected = re.search(r"Collected : (\d+)", log_path.read_text(errors="replace"))
+        if collected is None:
+            raise RuntimeError(f"callgrind counted nothing for {variant}:\n{log_path.read_text(errors='replace')}")
+        return Count(int(re.search(r"(\d+) requests in", wrk)[1]), int(collected[1]))
+
+
+def _ready(url: str, server: subprocess.Popen[bytes]) -> bool:
+    if server.poll() is not None:
+        raise RuntimeError(f"the server exited with code {server.returncode}")
+    try:
+        return httpx.get(url + "/ready", timeout=5).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def measure() -> dict[str, tuple[Count, Count]]:
+    """(short run, long run) per variant, two servers at a time (one per core)."""
+    if shutil.which("valgrind") is None or shutil.which("wrk") is None:
+        raise SystemExit("this section needs valgrind and wrk: apt-get install valgrind wrk")
+    model = ensure_model()
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "predict.lua"
+        script.write_text(LUA % json.dumps(HOUSE))
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            runs = {
+                (variant, seconds): pool.submit(_serve_and_count, variant, seconds, model, script)
+                for variant in VARIANTS
+                for seconds in (SHORT_SECONDS, LONG_SECONDS)
+            }
+            return {
+                variant: (runs[variant, SHORT_SECONDS].result(), runs[variant, LONG_SECONDS].result())
+                for variant in VARIANTS
+            }
+
+
+def per_request(short: Count, long: Count) -> float:
+    return (long.instructions - short.instructions) / (long.requests - short.requests)
+
+
+def report(counts: dict[str, tuple[Count, Count]]) -> list[str]:
+    each = {variant: per_request(*runs) for variant, runs in counts.items()}
+    rows = [
+        f"| {variant} | {short.requests} / {long.requests} | {each[variant]:,.0f} |"
+        for variant, (short, long) in counts.items()
+    ]
+    return [
+        "## Instructions per /predict request (`bench/instructions.py`)",
+        "",
+        "Real uvicorn servers under valgrind's callgrind, the event loop's thread from `uv_run` down, user "
+        f"space; single-connection wrk for {SHORT_SECONDS} s and {LONG_SECONDS} s on each, one request the "
+        "difference of the counts over the difference of the requests. The same code counts the same every "
+        "run, where the throughput rates above move by several hundredths.",
+        "",
+        "| server | requests served (short / long run) | instructions per request |",
+        "|---|---|---|",
+        *rows,
+        "",
+        f"Instrumented ÷ off: **{each['off'] / each['full']:.3f}**; full ÷ constant model: "
+        f"**{each['constant'] / each['full']:.3f}** (both as throughput would be if the CPU time of a request "
+        "followed its instructions).",
+        "",
+    ]
