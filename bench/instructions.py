@@ -1,14 +1,15 @@
 """Instructions per /predict request, counted by callgrind: the figure the throughput rates are too noisy for.
 
 On this shared 2-core VM the same code's instrumented ÷ off throughput ratio moved from 0.900 to
-0.930 eleven minutes apart (bench/RESULTS.md, 2026-12-07). Valgrind's callgrind counts the same
-instructions every run. Each variant of the service runs as a real uvicorn server (the image's
-options) under callgrind, which counts only what the event loop's thread runs inside ``uv_run``
-(every request, not the start-up before the loop), in user space (the kernel's socket work is the
-same for every variant and not counted). Each is run twice, with SHORT_SECONDS and LONG_SECONDS of
-single-connection wrk on POST /predict: the difference between the two counts over the difference
-between the requests served is one request, what the loop did besides (start-up, /ready polls,
-shut-down) cancelling out.
+0.930 eleven minutes apart (bench/RESULTS.md, 2026-12-07). Valgrind's callgrind counts instructions,
+which do not depend on what else the machine runs (only on which requests happen to bin the drift
+counts or start a young collection, a fraction of a percent). Each variant of the service runs as a
+real uvicorn server (the image's options) under callgrind, which counts only what the event loop's
+thread runs inside ``uv_run`` (every request, not the start-up before the loop), in user space (the
+kernel's socket work is the same for every variant and not counted). Each is run twice, with
+SHORT_SECONDS and LONG_SECONDS of single-connection wrk on POST /predict: the difference between the
+two counts over the difference between the requests served is one request, what the loop did
+besides (start-up, /ready polls, shut-down) cancelling out.
 
 Needs valgrind and wrk; the section is not in `make bench`'s default (``python -m bench instructions``).
 """
@@ -144,8 +145,8 @@ def report(counts: dict[str, tuple[Count, Count]]) -> list[str]:
         "",
         "Real uvicorn servers under valgrind's callgrind, the event loop's thread from `uv_run` down, user "
         f"space; single-connection wrk for {SHORT_SECONDS} s and {LONG_SECONDS} s on each, one request the "
-        "difference of the counts over the difference of the requests. The same code counts the same every "
-        "run, where the throughput rates above move by several hundredths.",
+        "difference of the counts over the difference of the requests. Instructions do not depend on what else "
+        "the machine runs, where the throughput rates above move by several hundredths from run to run.",
         "",
         "| server | requests served (short / long run) | instructions per request |",
         "|---|---|---|",
