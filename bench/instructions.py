@@ -17,25 +17,21 @@ Needs valgrind and wrk; the section is not in `make bench`'s default (``python -
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from bench.app import CONSTANT_FACTORY, HOUSE, LUA, ensure_model
-from tests.app.appserver import APP_DIR, HOST, REPO_ROOT, SERVER_OPTIONS, free_port, wait_until
+from tests.app.appserver import AppServer
 
 SHORT_SECONDS = 5
 LONG_SECONDS = 20
 READY_SECONDS = 300  # start-up under valgrind is some 50 times slower
+STOP_SECONDS = 120  # and so is shut-down, after which callgrind prints its count
 VARIANTS = ("full", "off", "constant")
 
 
@@ -46,68 +42,37 @@ class Count:
 
 
 def _serve_and_count(variant: str, seconds: int, model: Path, script: Path) -> Count:
-    port = free_port()
-    target = ["--factory", CONSTANT_FACTORY] if variant == "constant" else ["house_price.api:app"]
     env = {
-        **{key: value for key, value in os.environ.items() if not key.startswith("MLMON_")},
-        "PYTHONPATH": os.pathsep.join([str(APP_DIR), str(REPO_ROOT)]),
         "PYTHONHASHSEED": "0",
         "MLMON_MODEL_PATH": str(model),
         "MLMON_METRICS_ENABLED": "false" if variant == "off" else "true",
     }
     with tempfile.TemporaryDirectory() as tmp:
-        log_path = Path(tmp) / "valgrind.log"
-        with log_path.open("wb") as log:
-            server = subprocess.Popen(
-                [
-                    "valgrind",
-                    "--tool=callgrind",
-                    "--toggle-collect=uv_run",
-                    "--cache-sim=no",
-                    f"--callgrind-out-file={tmp}/callgrind.out",
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    *target,
-                    "--host",
-                    HOST,
-                    "--port",
-                    str(port),
-                    *SERVER_OPTIONS,
-                ],
-                cwd=APP_DIR,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        url = f"http://{HOST}:{port}"
+        valgrind = [
+            "valgrind",
+            "--tool=callgrind",
+            "--toggle-collect=uv_run",
+            "--cache-sim=no",
+            f"--callgrind-out-file={tmp}/callgrind.out",
+        ]
+        factory = CONSTANT_FACTORY if variant == "constant" else None
+        server = AppServer(env=env, factory=factory, wrapper=valgrind).start(ready_timeout=READY_SECONDS)
         try:
-            wait_until(lambda: _ready(url, server), READY_SECONDS, f"{variant} under callgrind")
             wrk = subprocess.run(
-                ["wrk", "-t1", "-c1", f"-d{seconds}s", "-s", str(script), url + "/predict"],
+                ["wrk", "-t1", "-c1", f"-d{seconds}s", "-s", str(script), server.url + "/predict"],
                 capture_output=True,
                 text=True,
                 check=True,
                 timeout=seconds + 60,
             ).stdout
         finally:
-            server.send_signal(signal.SIGINT)
-            server.wait(timeout=120)
-        if "Non-2xx" in wrk or "Socket errors" in wrk:
-            raise RuntimeError(f"wrk saw failed requests against {variant}:\n{wrk}")
-        collected = re.search(r"Collected : (\d+)", log_path.read_text(errors="replace"))
-        if collected is None:
-            raise RuntimeError(f"callgrind counted nothing for {variant}:\n{log_path.read_text(errors='replace')}")
-        return Count(int(re.search(r"(\d+) requests in", wrk)[1]), int(collected[1]))
-
-
-def _ready(url: str, server: subprocess.Popen[bytes]) -> bool:
-    if server.poll() is not None:
-        raise RuntimeError(f"the server exited with code {server.returncode}")
-    try:
-        return httpx.get(url + "/ready", timeout=5).status_code == 200
-    except httpx.TransportError:
-        return False
+            printed = server.stop(grace=STOP_SECONDS)
+    if "Non-2xx" in wrk or "Socket errors" in wrk:
+        raise RuntimeError(f"wrk saw failed requests against {variant}:\n{wrk}")
+    collected = re.search(r"Collected : (\d+)", printed)
+    if collected is None:
+        raise RuntimeError(f"callgrind counted nothing for {variant}:\n{printed}")
+    return Count(int(re.search(r"(\d+) requests in", wrk)[1]), int(collected[1]))
 
 
 def measure() -> dict[str, tuple[Count, Count]]:

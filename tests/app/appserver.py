@@ -14,7 +14,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -53,11 +53,19 @@ class AppServer:
     """``uvicorn house_price.api:app`` as a child process, stopped on exit.
 
     ``factory`` serves another app instead: ``module:function`` returning one, importable from the
-    repository (the benchmark's variants of the service in bench/ are served this way).
+    repository (the benchmark's variants of the service in bench/ are served this way). ``wrapper``
+    is a command the server runs under (the benchmark's valgrind).
     """
 
-    def __init__(self, env: Mapping[str, str], port: int | None = None, factory: str | None = None) -> None:
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        port: int | None = None,
+        factory: str | None = None,
+        wrapper: Sequence[str] = (),
+    ) -> None:
         self.port = port or free_port()
+        self._wrapper = tuple(wrapper)
         self.url = f"http://{HOST}:{self.port}"
         self._target = ["--factory", factory] if factory else ["house_price.api:app"]
         pythonpath = [str(APP_DIR), str(REPO_ROOT)] if factory else [str(APP_DIR)]
@@ -75,6 +83,7 @@ class AppServer:
         with self._log_path.open("wb") as log:
             self._process = subprocess.Popen(
                 [
+                    *self._wrapper,
                     sys.executable,
                     "-m",
                     "uvicorn",
@@ -128,10 +137,12 @@ class AppServer:
             return ""
         return self._log_path.read_text(errors="replace")
 
-    def stop(self) -> None:
-        """Terminate the process (kill it after 10 s) and close its log."""
-        terminate(self._process)
+    def stop(self, grace: float = 10.0) -> str:
+        """Terminate the process (kill it after ``grace`` seconds), remove its log; what it printed."""
+        terminate(self._process, grace)
+        printed = self.output()
         shutil.rmtree(self._log_dir, ignore_errors=True)
+        return printed
 
     def __enter__(self) -> "AppServer":
         return self.start()
