@@ -115,6 +115,13 @@ class AppServer:
         except httpx.TransportError:
             return False
 
+    @property
+    def pid(self) -> int:
+        """The server's process id (a ``wrapper`` such as valgrind runs the server in its own process)."""
+        if self._process is None:
+            raise RuntimeError("the server is not running")
+        return self._process.pid
+
     def cpu_seconds(self) -> float:
         """CPU time (user and system, every thread) the process has used so far, from /proc (Linux)."""
         if self._process is None:
