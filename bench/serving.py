@@ -13,7 +13,6 @@ so no switch in the service itself can turn its model into a constant in product
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from fastapi import FastAPI
 from house_price import model, runtime
 from house_price.api import create_app, tune_garbage_collector
 from house_price.config import Settings
+from house_price.features import CATEGORIES, NUMERIC_FEATURES
 from house_price.metadata import ModelMetadata
 
 CONSTANT_PRICE = 250_000.0
@@ -33,8 +33,33 @@ class ConstantModel:
 
     metadata: ModelMetadata
 
-    def predict(self, houses: Sequence[Mapping[str, object]]) -> np.ndarray:
-        return np.full(len(houses), CONSTANT_PRICE)
+    def predict_encoded(self, encoded: np.ndarray) -> np.ndarray:
+        return np.full(len(encoded), CONSTANT_PRICE)
+
+
+@dataclass(frozen=True)
+class PipelineModel:
+    """The artefact's scikit-learn pipeline behind the routes' interface: the encoded houses decoded
+    back to the fields the pipeline reads."""
+
+    trained: model.TrainedModel
+
+    @property
+    def metadata(self) -> ModelMetadata:
+        return self.trained.metadata
+
+    def predict_encoded(self, encoded: np.ndarray) -> np.ndarray:
+        houses = [
+            {
+                **dict(zip(NUMERIC_FEATURES, row, strict=False)),
+                **{
+                    name: values[int(code)]
+                    for (name, values), code in zip(CATEGORIES.items(), row[len(NUMERIC_FEATURES) :], strict=True)
+                },
+            }
+            for row in encoded.tolist()
+        ]
+        return self.trained.predict(houses)
 
 
 def _constant(path: Path) -> ConstantModel:
@@ -50,6 +75,6 @@ def constant_app() -> FastAPI:
 
 def pipeline_app() -> FastAPI:
     """``uvicorn --factory bench.serving:pipeline_app``: the artefact's pipeline answers."""
-    app = create_app(Settings.from_env(os.environ), load_model=model.read)
+    app = create_app(Settings.from_env(os.environ), load_model=lambda path: PipelineModel(model.read(path)))
     tune_garbage_collector()
     return app

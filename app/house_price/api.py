@@ -24,6 +24,7 @@ from prometheus_client import CollectorRegistry
 from house_price import __version__, runtime
 from house_price.config import Settings
 from house_price.drill import add_drill
+from house_price.encoding import encode
 from house_price.instrumentation import instrument
 from house_price.jsonbody import OrjsonRoute
 from house_price.metrics import ModelMetrics, NoMetrics, PredictionRecorder
@@ -132,10 +133,11 @@ def _add_routes(
         # The validated fields as they are (a house's own dict): dumping each house again cost more than the model.
         rows = [vars(house) for house in houses]
         started = time.perf_counter()
-        predicted = model.predict(rows)
+        encoded = encode(rows)
+        predicted = model.predict_encoded(encoded)
         seconds = time.perf_counter() - started
         prices = _cents(predicted)
-        recorder.priced(handler, model.metadata.version, seconds, rows, prices)
+        recorder.priced(handler, model.metadata.version, seconds, encoded, prices)
         return prices
 
     @app.post(PREDICT, response_model=PredictionResponse, tags=["predictions"], responses=UNREADABLE_BODY)

@@ -9,6 +9,10 @@ priced, ``DriftCounts`` adds one to the bin of each feature and one to the bin o
 * ``house_price_drift_observations_total{model_version, feature, bin}``: counter, houses seen per bin;
 * ``house_price_drift_reference_ratio{model_version, feature, bin}``: gauge, the training share of the bin.
 
+The houses are counted as the model read them: the matrix ``house_price.encoding`` made for the
+model call, numbers first and each category as its code, so drift costs no second pass over the
+request's houses.
+
 Every bin of the loaded model is exported from the load on (at 0 before the first house), and only
 the loaded model's: a model of another version replaces the series. Prometheus compares the two
 (the population stability index, ``files/alerts/rules.yml``).
@@ -18,10 +22,9 @@ for numbers (fewer where training deciles coincide, as for bedrooms), the catego
 A value outside the training range falls in the first or the last bin.
 """
 
-from collections import Counter, deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections import deque
+from collections.abc import Iterator, Sequence
 from itertools import pairwise
-from operator import itemgetter
 from threading import Lock
 from typing import TypeVar
 
@@ -29,6 +32,7 @@ import numpy as np
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from house_price.features import CATEGORIES, MODEL_COLUMNS
 from house_price.metadata import CategoryBins, ModelMetadata, NumericBins
 
 PREDICTION = "prediction"
@@ -40,13 +44,16 @@ _OBSERVATIONS_HELP = "Houses priced, by the bin of the training distribution eac
 _REFERENCE_RATIO_HELP = "Share of the training data in the bin (from the model artefact)."
 Held = TypeVar("Held")
 BINNED_EVERY = 1024
-"""Houses ``DriftCounts`` holds before it bins them, all at once with NumPy. One house at a time in
-plain Python cost about 12,000 instructions (seven bisections and list updates, a third of the
-instrumentation of a /predict request); holding it costs two deque appends, and binning in bulk
-about 0.32 us a house. The one request in 1,024 that bins them takes about 0.33 ms longer: rarer
-than one in a hundred, so the p99 latency does not see it (binning every 256, 0.4 % of requests
-took 0.1 ms longer, and single-connection p99 / p50 rose from 1.7 to 2.2). A scrape bins whatever
-is held first, so it never misses a house priced before it."""
+"""Model calls of fewer than ``BINNED_AT_ONCE_FROM`` houses ``DriftCounts`` holds before it bins
+them, all at once with NumPy. One house at a time in plain Python cost about 12,000 instructions
+(seven bisections and list updates, a third of the instrumentation of a /predict request); holding
+it costs two deque appends. The one request in 1,024 that bins them takes about 0.3 ms longer:
+rarer than one in a hundred, so the p99 latency does not see it (binning every 256, 0.4 % of
+requests took 0.1 ms longer, and single-connection p99 / p50 rose from 1.7 to 2.2). A scrape bins
+whatever is held first, so it never misses a house priced before it."""
+BINNED_AT_ONCE_FROM = 32
+"""Houses from which a model call is binned at once rather than held: a 1,000-house batch takes
+about 0.05 ms."""
 
 
 def bin_labels(bins: NumericBins | CategoryBins) -> tuple[str, ...]:
@@ -62,47 +69,54 @@ class DriftCounts:
     """One model's live counts: a list of plain ints per feature, one per bin.
 
     Plain ints rather than prometheus_client counters: a counter's increment takes a lock (about
-    0.7 us) and a house makes seven. ``observe`` holds the houses and prices in deques (appending
-    is atomic, from any thread) and bins them ``BINNED_EVERY`` houses at a time, or when a scrape
-    asks for the ``series``; binning takes a lock, so a scrape on Starlette's thread pool and the
-    event loop never add to the same list at once. A scrape may see a house's features counted and
-    its price not yet (the two deques are emptied one after the other); the next scrape corrects it.
+    0.7 us) and a house makes seven. ``observe`` holds small calls' houses and prices in deques
+    (appending is atomic, from any thread) and bins them ``BINNED_EVERY`` calls at a time, or when a
+    scrape asks for the ``series``; binning takes a lock, so a scrape on Starlette's thread pool and
+    the event loop never add to the same list at once. A scrape may see a house's features counted
+    and its price not yet (the two deques are emptied one after the other); the next scrape corrects
+    it.
     """
 
     def __init__(self, metadata: ModelMetadata) -> None:
         reference = metadata.reference
         self.model_version = metadata.version
-        self._numeric: list[tuple[str, np.ndarray, list[int]]] = []
-        self._categorical: list[tuple[str, dict[str, int], list[int]]] = []
+        # (column of the encoded matrix, edges, counts) per number; (column, bin of each category code,
+        # counts) per category.
+        self._numeric: list[tuple[int, np.ndarray, list[int]]] = []
+        self._categorical: list[tuple[int, np.ndarray, list[int]]] = []
         # (feature, bin labels, training shares, live counts) in export order; the counts are the lists
         # binning adds to.
         self._series: list[tuple[str, tuple[str, ...], tuple[float, ...], list[int]]] = []
         for name, bins in reference.features.items():
             counts = [0] * len(bins.ratios)
+            column = MODEL_COLUMNS.index(name)
             if isinstance(bins, NumericBins):
-                self._numeric.append((name, np.asarray(bins.edges, dtype=float), counts))
+                self._numeric.append((column, np.asarray(bins.edges, dtype=float), counts))
             else:
-                self._categorical.append((name, {value: index for index, value in enumerate(bins.categories)}, counts))
+                # The reference names every category the model was trained on (``metadata`` checks it).
+                in_bins = [bins.categories.index(value) for value in CATEGORIES[name]]
+                self._categorical.append((column, np.asarray(in_bins, dtype=np.intp), counts))
             self._series.append((name, bin_labels(bins), bins.ratios, counts))
         self._price_edges = np.asarray(reference.prediction.edges, dtype=float)
         self._price_counts = [0] * len(reference.prediction.ratios)
         self._series.append(
             (PREDICTION, bin_labels(reference.prediction), reference.prediction.ratios, self._price_counts)
         )
-        names = [name for name, _, _ in self._numeric] + [name for name, _, _ in self._categorical]
-        self._features = itemgetter(*names)
-        self._houses: deque[Mapping[str, object]] = deque()
+        self._houses: deque[np.ndarray] = deque()
         self._prices: deque[float] = deque()
         self._binning = Lock()
 
-    def observe(self, houses: Sequence[Mapping[str, object]], prices: Sequence[float]) -> None:
-        """Count each house's features and its price (binned now, or with the next ``BINNED_EVERY``)."""
-        if len(houses) >= BINNED_EVERY:
+    def observe(self, encoded: np.ndarray, prices: Sequence[float]) -> None:
+        """Count each house's features and its price (binned now, or with the next ``BINNED_EVERY``).
+
+        ``encoded`` is the model call's matrix (``house_price.encoding.encode``), one row per price.
+        """
+        if len(encoded) >= BINNED_AT_ONCE_FROM:
             with self._binning:
-                self._bin(houses, prices)
+                self._bin([encoded], prices)
             return
         held = self._houses
-        held.extend(houses)
+        held.append(encoded)
         self._prices.extend(prices)
         if len(held) >= BINNED_EVERY:
             self.bin_held()
@@ -112,19 +126,17 @@ class DriftCounts:
         with self._binning:
             self._bin(_drain(self._houses), _drain(self._prices))
 
-    def _bin(self, houses: Sequence[Mapping[str, object]], prices: Sequence[float]) -> None:
+    def _bin(self, encoded: list[np.ndarray], prices: Sequence[float]) -> None:
         """Add the houses and prices to their bins (``searchsorted(side="right")`` is ``bisect_right``:
         a value on an edge belongs to the bin above it). The caller holds the lock."""
-        if houses:
-            # One column per feature, in _numeric's then _categorical's order, taken in C.
-            columns = iter(zip(*map(self._features, houses), strict=True))
-            for (_, edges, counts), column in zip(self._numeric, columns, strict=False):
-                _add(counts, np.searchsorted(edges, np.array(column, dtype=float), side="right"))
-            for (_, index, counts), column in zip(self._categorical, columns, strict=False):
-                for value, count in Counter(column).items():
-                    counts[index[value]] += count  # type: ignore[index]
+        if encoded:
+            houses = encoded[0] if len(encoded) == 1 else np.concatenate(encoded)
+            for column, edges, counts in self._numeric:
+                _add(counts, np.searchsorted(edges, houses[:, column], side="right"))
+            for column, in_bins, counts in self._categorical:
+                _add(counts, in_bins[houses[:, column].astype(np.intp)])
         if prices:
-            _add(self._price_counts, np.searchsorted(self._price_edges, np.asarray(prices, float), side="right"))
+            _add(self._price_counts, np.searchsorted(self._price_edges, np.asarray(prices, dtype=float), side="right"))
 
     def series(self) -> Iterator[tuple[str, str, float, int]]:
         """``(feature, bin, training share, live count)`` for every bin, features first, the price last;
@@ -157,11 +169,12 @@ class DriftCollector(Collector):
         """Start counting for this model: its bins at 0, the previous model's series gone."""
         self._counts = DriftCounts(metadata)
 
-    def observe(self, houses: Sequence[Mapping[str, object]], prices: Sequence[float]) -> None:
-        """Count the houses for the loaded model (the routes price none before one is loaded)."""
+    def observe(self, encoded: np.ndarray, prices: Sequence[float]) -> None:
+        """Count the houses (as encoded for the model call) for the loaded model (the routes price none
+        before one is loaded)."""
         counts = self._counts
         if counts is not None:
-            counts.observe(houses, prices)
+            counts.observe(encoded, prices)
 
     def describe(self) -> list[Metric]:
         """The families without samples, so that the registry refuses another metric of the same name."""

@@ -16,9 +16,10 @@ default registry, so several apps can live in one process (tests) without clashi
 """
 
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
+import numpy as np
 from prometheus_client import CollectorRegistry
 
 from house_price.drift import DriftCollector
@@ -69,11 +70,11 @@ class PredictionRecorder(Protocol):
         handler: str,
         model_version: str,
         seconds: float,
-        houses: Sequence[Mapping[str, object]],
+        encoded: np.ndarray,
         prices: Sequence[float],
     ) -> None:
-        """One model call of ``seconds``: ``houses`` as the model read them and their ``prices``, in the
-        same order; called on the event loop."""
+        """One model call of ``seconds``: the houses as the model read them (``encoding.encode``'s
+        matrix) and their ``prices``, in the same order; called on the event loop."""
         ...
 
     def batch(self, size: int) -> None: ...
@@ -145,9 +146,7 @@ class ModelMetrics:
             self._series_of(metadata.version, handler)
         self._drift.model_loaded(metadata)
 
-    def _series_of(
-        self, model_version: str, handler: str
-    ) -> tuple[HistogramSeries, CounterSeries, HistogramSeries]:
+    def _series_of(self, model_version: str, handler: str) -> tuple[HistogramSeries, CounterSeries, HistogramSeries]:
         found = self._series.get((model_version, handler))
         if found is None:
             found = self._series[model_version, handler] = (
@@ -162,7 +161,7 @@ class ModelMetrics:
         handler: str,
         model_version: str,
         seconds: float,
-        houses: Sequence[Mapping[str, object]],
+        encoded: np.ndarray,
         prices: Sequence[float],
     ) -> None:
         found = self._series.get((model_version, handler))
@@ -175,7 +174,7 @@ class ModelMetrics:
             counts[bisect_left(bounds, price)] += 1
             total += price
         dollars.sum = total
-        self._drift.observe(houses, prices)
+        self._drift.observe(encoded, prices)
 
     def batch(self, size: int) -> None:
         self._batch.observe(size)
@@ -196,7 +195,7 @@ class NoMetrics:
         handler: str,
         model_version: str,
         seconds: float,
-        houses: Sequence[Mapping[str, object]],
+        encoded: np.ndarray,
         prices: Sequence[float],
     ) -> None:
         return None

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from house_price import data
+from house_price.encoding import encode
 from house_price.features import (
     CONDITIONS,
     LOCATIONS,
@@ -103,7 +104,8 @@ def check(model: TrainedModel, exported: PricingModel | None = None) -> Parity:
         except Exception as error:
             raise ParityError(f"the artefact's exported model cannot be loaded: {error}") from error
     houses = probe_houses()
-    parity = compare(houses, model.predict(houses), exported.predict(houses))
+    # Encoded as the routes encode them, then priced as the routes price them.
+    parity = compare(houses, model.predict(houses), exported.predict_encoded(encode(houses)))
     if parity.disagreeing:
         raise ParityError(
             f"the artefact's exported model disagrees with its scikit-learn pipeline on {parity.disagreeing} of "

@@ -44,8 +44,9 @@ def trained(model_path: Path) -> TrainedModel:
 
 @pytest.fixture(scope="session")
 def served(model_path: Path) -> ServingModel:
-    """The artefact as the service answers with it: the export, checked against the pipeline."""
-    return load(model_path)
+    """The artefact as the service answers with it: the export, checked against the pipeline, with the
+    service's default threads."""
+    return load(model_path, threads=Settings().model_threads)
 
 
 ServeApp = Callable[..., httpx.Client]
@@ -56,8 +57,8 @@ def serve(model_path: Path, served: ServingModel) -> Iterator[ServeApp]:
     """Serve ``create_app(settings)`` with real uvicorn; return an HTTP client bound to it.
 
     Keyword arguments override settings; ``load_model`` replaces the service's loader and
-    ``wait_ready=False`` returns before the model is loaded. The session's artefact with one model
-    thread is served as ``served`` loaded it (through the service's loader, once per session) rather
+    ``wait_ready=False`` returns before the model is loaded. The session's artefact with the default
+    model threads is served as ``served`` loaded it (through the service's loader, once per session) rather
     than checked again in a child process for every app; any other artefact or thread count goes
     through the service's own loader.
     """
@@ -73,7 +74,7 @@ def serve(model_path: Path, served: ServingModel) -> Iterator[ServeApp]:
             **overrides: object,
         ) -> httpx.Client:
             settings = Settings(**{"model_path": model_path, **overrides})
-            if load_model is None and settings.model_path == model_path and settings.model_threads == 1:
+            if load_model is None and settings.model_path == model_path and settings.model_threads == served.threads:
                 load_model = session_model
             server = stack.enter_context(ThreadedServer(create_app(settings, load_model=load_model)))
             client = stack.enter_context(httpx.Client(base_url=server.url, timeout=10))

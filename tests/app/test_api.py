@@ -352,8 +352,8 @@ def test_model_calls_use_model_threads(serve: ServeApp, monkeypatch: pytest.Monk
         return loaded[-1]
 
     monkeypatch.setattr(runtime, "load", recording)
-    assert serve(model_threads=2).post("/predict", json=VALID_HOUSE).status_code == 200
-    assert [model.threads for model in loaded] == [2]
+    assert serve(model_threads=3).post("/predict", json=VALID_HOUSE).status_code == 200
+    assert [model.threads for model in loaded] == [3]
 
 
 def test_integral_json_numbers_are_integers_as_json_schema_says(client) -> None:

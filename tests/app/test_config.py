@@ -13,7 +13,7 @@ def test_defaults_when_nothing_is_set() -> None:
     assert settings.cors_allow_credentials is False
     assert settings.max_batch_size == DEFAULT_MAX_BATCH_SIZE == 1000
     assert settings.metrics_enabled is True
-    assert settings.model_threads == 1
+    assert settings.model_threads == 2
 
 
 def test_every_variable_is_read() -> None:

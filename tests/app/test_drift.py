@@ -14,7 +14,8 @@ import httpx
 import numpy as np
 import pytest
 from house_price import data
-from house_price.drift import BINNED_EVERY, PREDICTION, DriftCounts, bin_labels
+from house_price.drift import BINNED_AT_ONCE_FROM, BINNED_EVERY, PREDICTION, DriftCounts, bin_labels
+from house_price.encoding import encode
 from house_price.features import CATEGORIES, FEATURES, LOCATIONS
 from house_price.metadata import CategoryBins, ModelMetadata, NumericBins, Reference
 from house_price.metrics import ModelMetrics
@@ -101,7 +102,7 @@ def test_the_training_houses_counted_live_give_back_the_training_shares(served: 
     prices = served.predict(houses).tolist()
     reference = training_reference(np.array([list(house.values()) for house in houses], dtype=object), prices)
     counts = DriftCounts(served.metadata.model_copy(update={"reference": reference}))
-    counts.observe(houses, prices)
+    counts.observe(encode(houses), prices)
     live: dict[str, list[float]] = {}
     for feature, _, _, count in counts.series():
         live.setdefault(feature, []).append(count / len(houses))
@@ -117,8 +118,9 @@ def counted(counts: DriftCounts) -> dict:
 
 
 def test_houses_held_one_by_one_and_a_batch_count_as_bisect_puts_them(served: ServingModel) -> None:
-    """Held houses are binned BINNED_EVERY at a time and at each scrape, a big batch at once, all with
-    searchsorted: the counts must be bisect_right's, with a value on every edge."""
+    """Calls of fewer than BINNED_AT_ONCE_FROM houses are held and binned BINNED_EVERY calls at a time
+    and at each scrape, a bigger call at once, all with searchsorted on the encoded matrix: the counts
+    must be bisect_right's on the houses' own fields, with a value on every edge."""
     houses = data.houses(6, 2_200)
     houses += [SMALLEST, LARGEST]
     for feature, bins in bins_of(served.metadata.reference).items():
@@ -129,13 +131,33 @@ def test_houses_held_one_by_one_and_a_batch_count_as_bisect_puts_them(served: Se
     houses, prices = houses + houses[: len(price_edges)], prices + price_edges
     assert len(houses) > 2 * BINNED_EVERY and len(houses) % BINNED_EVERY  # binned twice, the rest held
     expected = expected_counts(served.metadata.reference, houses, prices)
-    one_by_one, batched = DriftCounts(served.metadata), DriftCounts(served.metadata)
+    one_by_one, in_small_calls, batched = (DriftCounts(served.metadata) for _ in range(3))
     for house, price in zip(houses, prices, strict=True):
-        one_by_one.observe([house], [price])
-    batched.observe(houses, prices)
+        one_by_one.observe(encode([house]), [price])
+    small = BINNED_AT_ONCE_FROM - 1
+    for start in range(0, len(houses), small):
+        in_small_calls.observe(encode(houses[start : start + small]), prices[start : start + small])
+    batched.observe(encode(houses), prices)
     assert counted(one_by_one) == expected
+    assert counted(in_small_calls) == expected
     assert counted(batched) == expected
     assert sum(count for feature, _, _, count in batched.series() if feature == "sqft") == len(houses)
+
+
+def test_categories_count_in_the_references_order_whatever_the_models_codes(served: ServingModel) -> None:
+    """The encoded matrix holds a category's code in the model (its place in ``CATEGORIES``); the
+    reference may list the categories in another order, and each count must land on its own label."""
+    reference = served.metadata.reference
+    location = reference.features["location"]
+    assert isinstance(location, CategoryBins)
+    reversed_location = CategoryBins(categories=location.categories[::-1], ratios=location.ratios[::-1])
+    reordered = reference.model_copy(update={"features": {**reference.features, "location": reversed_location}})
+    counts = DriftCounts(served.metadata.model_copy(update={"reference": reordered}))
+    houses = data.houses(12, 300)
+    prices = served.predict(houses).tolist()
+    counts.observe(encode(houses), prices)
+    assert counted(counts)["location"] == expected_counts(reordered, houses, prices)["location"]
+    assert len(set(counted(counts)["location"].values())) > 1  # the categories are not all equally common
 
 
 def test_a_scrape_binning_beside_the_event_loop_loses_no_house(served: ServingModel) -> None:
@@ -143,6 +165,7 @@ def test_a_scrape_binning_beside_the_event_loop_loses_no_house(served: ServingMo
     priced is counted once, whoever bins it. The threads take turns every microsecond rather than
     every 5 ms, so that a scrape lands between any two steps of ``observe``."""
     counts, houses, scraped = DriftCounts(served.metadata), 200_000, []
+    one = encode([VALID_HOUSE])
     done = threading.Event()
 
     def scrape() -> None:
@@ -155,7 +178,7 @@ def test_a_scrape_binning_beside_the_event_loop_loses_no_house(served: ServingMo
     scraper.start()
     try:
         for _ in range(houses):
-            counts.observe([VALID_HOUSE], [300_000.0])
+            counts.observe(one, [300_000.0])
     finally:
         done.set()
         scraper.join()
@@ -170,7 +193,7 @@ def test_a_scrape_binning_beside_the_event_loop_loses_no_house(served: ServingMo
 
 def test_values_outside_the_training_range_fall_in_the_first_or_last_bin(served: ServingModel) -> None:
     counts = DriftCounts(served.metadata)
-    counts.observe([SMALLEST, LARGEST], [1.0, 1e9])
+    counts.observe(encode([SMALLEST, LARGEST]), [1.0, 1e9])
     seen = {(feature, label) for feature, label, _, count in counts.series() if count}
     first = {feature: bin_labels(bins)[0] for feature, bins in bins_of(served.metadata.reference).items()}
     last = {feature: bin_labels(bins)[-1] for feature, bins in bins_of(served.metadata.reference).items()}
@@ -189,7 +212,7 @@ def test_a_model_of_another_version_replaces_the_series(served: ServingModel) ->
     registry = CollectorRegistry()
     metrics = ModelMetrics(registry)
     metrics.model_loaded(served.metadata)
-    metrics.priced("/predict", TEST_VERSION, 0.001, [VALID_HOUSE], [300_000.0])
+    metrics.priced("/predict", TEST_VERSION, 0.001, encode([VALID_HOUSE]), [300_000.0])
     newer: ModelMetadata = served.metadata.model_copy(update={"version": "9.0.0"})
     metrics.model_loaded(newer)
     versions = {

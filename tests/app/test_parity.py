@@ -7,7 +7,6 @@ and real uvicorn (in-process) for the service's answers.
 
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import joblib
@@ -15,10 +14,18 @@ import numpy as np
 import pytest
 from house_price import parity
 from house_price.encoding import BY_COLUMN_FROM, EncodingError, encode
-from house_price.features import CONDITIONS, LOCATIONS, MAX_BATHROOMS, MAX_BEDROOMS, MAX_SQFT, OLDEST_YEAR_BUILT
+from house_price.features import (
+    CONDITIONS,
+    LOCATIONS,
+    MAX_BATHROOMS,
+    MAX_BEDROOMS,
+    MAX_SQFT,
+    MODEL_COLUMNS,
+    OLDEST_YEAR_BUILT,
+)
 from house_price.metadata import ModelLoadError
 from house_price.model import TrainedModel, feature_matrix, save
-from house_price.runtime import ServingModel, load
+from house_price.runtime import PARALLEL_FROM, ServingModel, load
 from house_price.train import train
 
 from tests.app.appserver import APP_DIR, wait_until
@@ -62,12 +69,17 @@ class SwappedCodes:
     """The export, fed with two location codes exchanged: an encoder bug the check must catch."""
 
     def __init__(self, model: ServingModel, first: str, second: str) -> None:
-        self._model, self._swap = model, {first: second, second: first}
+        self._model = model
+        self._codes = (float(LOCATIONS.index(first)), float(LOCATIONS.index(second)))
         self.metadata = model.metadata
 
-    def predict(self, houses: Sequence[Mapping[str, object]]) -> np.ndarray:
-        swapped = [{**house, "location": self._swap.get(house["location"], house["location"])} for house in houses]
-        return self._model.predict(swapped)
+    def predict_encoded(self, encoded: np.ndarray) -> np.ndarray:
+        column = MODEL_COLUMNS.index("location")
+        first, second = self._codes
+        swapped = encoded.copy()
+        swapped[encoded[:, column] == first, column] = second
+        swapped[encoded[:, column] == second, column] = first
+        return self._model.predict_encoded(swapped)
 
 
 def test_the_check_catches_an_encoding_bug(image_model: TrainedModel) -> None:
@@ -95,6 +107,34 @@ def test_the_encoder_encodes_a_house_alone_as_among_many() -> None:
 def test_the_encoder_names_an_unknown_category(houses: int) -> None:
     with pytest.raises(EncodingError, match="moon"):
         encode([VALID_HOUSE] * (houses - 1) + [{**VALID_HOUSE, "location": "moon"}])
+
+
+def test_a_large_call_runs_on_the_threads_and_prices_as_one_thread(
+    image_model: TrainedModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Real ONNX Runtime: from PARALLEL_FROM houses a call runs on the session with ``threads``, which
+    adds the trees in another order than one thread: the same prices to a millionth of a dollar
+    (1.4e-9 at worst measured). Smaller calls run on one thread, as a one-thread model's exactly."""
+    houses = parity.probe_houses(rows=2_000)
+    one = ServingModel(image_model.exported, image_model.metadata, threads=1)
+    two = ServingModel(image_model.exported, image_model.metadata, threads=2)
+    assert two.threads == 2
+    np.testing.assert_allclose(two.predict(houses), one.predict(houses), rtol=0, atol=1e-6)
+    small = houses[: PARALLEL_FROM - 1]
+    assert np.array_equal(two.predict(small), one.predict(small))
+
+    calls: list[int] = []
+    parallel_run = two._parallel.run
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return parallel_run(*args, **kwargs)
+
+    monkeypatch.setattr(two._parallel, "run", counted)
+    two.predict(small)
+    assert calls == []
+    two.predict(houses[:PARALLEL_FROM])
+    assert calls == [1]
 
 
 def tampered(trained: TrainedModel, other: TrainedModel, path: Path) -> Path:

@@ -12,6 +12,7 @@ from typing import TypeVar
 import prometheus_client
 import pytest
 from house_price import instrumentation, metrics, plain_metrics
+from house_price.encoding import encode
 from house_price.runtime import ServingModel
 from house_price.validation import ERROR_FIELDS
 from prometheus_client import CollectorRegistry, generate_latest
@@ -143,7 +144,7 @@ def test_the_model_series_added_to_in_place_scrape_as_prometheus_client_records_
     recorded = metrics.ModelMetrics(ours, handlers, ERROR_FIELDS)
     recorded.model_loaded(served.metadata)
     for handler, seconds, houses, prices in calls:
-        recorded.priced(handler, version, seconds, houses, prices)
+        recorded.priced(handler, version, seconds, encode(houses), prices)
 
     theirs = CollectorRegistry()
     reference = _with_prometheus_client(
@@ -155,7 +156,7 @@ def test_the_model_series_added_to_in_place_scrape_as_prometheus_client_records_
         reference._predictions.labels(version, handler).inc(len(prices))
         for price in prices:
             reference._prices.labels(version).observe(price)
-        reference._drift.observe(houses, prices)
+        reference._drift.observe(encode(houses), prices)
 
     expected = _without_created_values(generate_latest(theirs))
     assert f'house_price_predictions_total{{handler="/batch-predict",model_version="{version}"}} 3.0' in expected

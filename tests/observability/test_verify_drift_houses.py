@@ -11,6 +11,7 @@ import math
 import pytest
 import yaml
 from house_price.drift import PREDICTION, DriftCounts
+from house_price.encoding import encode
 from house_price.features import FEATURES
 from house_price.model import save
 from house_price.runtime import ServingModel, load
@@ -33,7 +34,7 @@ def model(tmp_path_factory: pytest.TempPathFactory) -> ServingModel:
 
 def psi_per_feature(model: ServingModel) -> dict[str, float]:
     counts = DriftCounts(model.metadata)
-    counts.observe(HOUSES, model.predict(HOUSES).tolist())
+    counts.observe(encode(HOUSES), model.predict(HOUSES).tolist())
     bins: dict[str, list[tuple[float, int]]] = {}
     for feature, _, ratio, count in counts.series():
         bins.setdefault(feature, []).append((ratio, count))
