@@ -81,6 +81,11 @@ def create_app(settings: Settings, *, load_model: Callable[[Path], PricingModel]
         version=__version__,
         description="Prices houses with a gradient-boosted tree model; see /ready for the model version.",
         lifespan=lifespan,
+        # FastAPI's OpenTelemetry hooks (0.16x) look the global tracer, meter and logger providers up
+        # on every request to find out whether anyone configured one: 9 us of a 105 us /predict in
+        # process. The image carries no OpenTelemetry SDK, and the service's telemetry is its
+        # Prometheus metrics, so they are off.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     if settings.cors_origins:
         app.add_middleware(

@@ -9,6 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import opentelemetry._logs
+import opentelemetry.metrics
+import opentelemetry.trace
 import pytest
 from house_price import runtime
 from house_price.features import FEATURES
@@ -354,6 +357,24 @@ def test_model_calls_use_model_threads(serve: ServeApp, monkeypatch: pytest.Monk
     monkeypatch.setattr(runtime, "load", recording)
     assert serve(model_threads=3).post("/predict", json=VALID_HOUSE).status_code == 200
     assert [model.threads for model in loaded] == [3]
+
+
+def test_requests_never_look_up_opentelemetry_providers(serve: ServeApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real uvicorn in-process: FastAPI's OpenTelemetry hooks are off, so no request asks for the global
+    providers (FastAPI 0.16x otherwise does on every request, 9 us of one /predict)."""
+    client = serve()
+
+    def asked() -> None:
+        raise AssertionError("a request looked an OpenTelemetry provider up")
+
+    for module, name in (
+        (opentelemetry.trace, "get_tracer_provider"),
+        (opentelemetry.metrics, "get_meter_provider"),
+        (opentelemetry._logs, "get_logger_provider"),
+    ):
+        monkeypatch.setattr(module, name, asked)
+    assert client.post("/predict", json=VALID_HOUSE).status_code == 200
+    assert client.post("/predict", json={**VALID_HOUSE, "sqft": -1}).status_code == 422
 
 
 def test_integral_json_numbers_are_integers_as_json_schema_says(client) -> None:
