@@ -162,9 +162,10 @@ def _add_routes(
     )
     async def batch_predict(request: batch_model) -> BatchPredictionResponse:  # type: ignore[valid-type]
         """Price several houses in one model call, answers in request order."""
-        # On the event loop too, which it holds for about 7 ms per 1,000 houses: in the thread pool it
-        # held the GIL for all but ONNX Runtime's share of that, so other requests waited about as long,
-        # and the two hops (endpoint, response) cost more than they gave.
+        # On the event loop too, which it holds for about 4-5 ms per 1,000 houses (the trees on two
+        # threads from runtime.PARALLEL_FROM houses): in the thread pool it held the GIL for all but
+        # ONNX Runtime's share of that, so other requests waited about as long, and the two hops
+        # (endpoint, response) cost more than they gave.
         model = loaded_model()
         recorder.batch(len(request.houses))
         values = price(model, request.houses, BATCH_PREDICT)
