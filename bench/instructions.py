@@ -19,13 +19,12 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.app import CONSTANT_FACTORY, HOUSE, LUA, ensure_model
+from bench.app import CONSTANT_FACTORY, HOUSE, LUA, _requests, _wrk, ensure_model
 from tests.app.appserver import AppServer
 
 SHORT_SECONDS = 5
@@ -58,21 +57,14 @@ def _serve_and_count(variant: str, seconds: int, model: Path, script: Path) -> C
         factory = CONSTANT_FACTORY if variant == "constant" else None
         server = AppServer(env=env, factory=factory, wrapper=valgrind).start(ready_timeout=READY_SECONDS)
         try:
-            wrk = subprocess.run(
-                ["wrk", "-t1", "-c1", f"-d{seconds}s", "-s", str(script), server.url + "/predict"],
-                capture_output=True,
-                text=True,
-                check=True,
-                timeout=seconds + 60,
-            ).stdout
+            wrk = _wrk(server.url + "/predict", script, 1, seconds)
         finally:
             printed = server.stop(grace=STOP_SECONDS)
-    if "Non-2xx" in wrk or "Socket errors" in wrk:
-        raise RuntimeError(f"wrk saw failed requests against {variant}:\n{wrk}")
+    requests = _requests(wrk)  # refuses a run with failed requests
     collected = re.search(r"Collected : (\d+)", printed)
     if collected is None:
         raise RuntimeError(f"callgrind counted nothing for {variant}:\n{printed}")
-    return Count(int(re.search(r"(\d+) requests in", wrk)[1]), int(collected[1]))
+    return Count(requests, int(collected[1]))
 
 
 def measure() -> dict[str, tuple[Count, Count]]:
