@@ -6,7 +6,7 @@ In-process for the counting and the labels; real for the exported series (real u
 
 import sys
 import threading
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -18,7 +18,8 @@ from house_price.drift import BINNED_AT_ONCE_FROM, BINNED_EVERY, PREDICTION, Dri
 from house_price.encoding import encode
 from house_price.features import CATEGORIES, FEATURES, LOCATIONS
 from house_price.metadata import CategoryBins, ModelMetadata, NumericBins, Reference
-from house_price.metrics import ModelMetrics
+from house_price.metrics import PRICE_BUCKETS_DOLLARS, ModelMetrics
+from house_price.plain_metrics import Histogram
 from house_price.runtime import ServingModel
 from house_price.train import training_reference
 from prometheus_client import CollectorRegistry, generate_latest
@@ -142,6 +143,48 @@ def test_houses_held_one_by_one_and_a_batch_count_as_bisect_puts_them(served: Se
     assert counted(in_small_calls) == expected
     assert counted(batched) == expected
     assert sum(count for feature, _, _, count in batched.series() if feature == "sqft") == len(houses)
+
+
+def test_the_prices_binned_reach_the_price_histogram_as_bisect_left_puts_them(served: ServingModel) -> None:
+    """The price histogram (``le`` buckets) is added to when the drift counts bin, for held calls and
+    for batches alike, with a price on every bucket bound and around it."""
+    bounds = (*map(float, PRICE_BUCKETS_DOLLARS), float("inf"))
+    prices = [price + offset for price in PRICE_BUCKETS_DOLLARS for offset in (-0.01, 0.0, 0.01)] + [1.0, 9e9]
+    histogram = Histogram("prices", "test", buckets=PRICE_BUCKETS_DOLLARS).labels()
+    counts = DriftCounts(served.metadata, histogram)
+    houses = encode([VALID_HOUSE] * len(prices))
+    for index, price in enumerate(prices):  # held, one by one
+        counts.observe(houses[index : index + 1], [price])
+    counts.observe(houses, prices)  # binned at once
+    assert len(prices) >= BINNED_AT_ONCE_FROM
+    expected = [0] * len(bounds)
+    for price in prices:
+        expected[bisect_left(bounds, price)] += 2
+    assert histogram.counts != expected  # half of them still held
+    list(counts.series())  # a scrape
+    assert histogram.counts == expected
+    assert histogram.sum == pytest.approx(2 * sum(prices))
+
+
+def test_a_matrix_not_in_c_order_is_refused_not_miscounted(served: ServingModel) -> None:
+    counts = DriftCounts(served.metadata)
+    with pytest.raises(TypeError):
+        counts.observe(np.asfortranarray(encode([VALID_HOUSE, VALID_HOUSE])), [1.0, 2.0])
+
+
+def test_a_new_model_bins_the_previous_ones_held_prices_into_its_histogram(served: ServingModel) -> None:
+    registry = CollectorRegistry()
+    metrics = ModelMetrics(registry)
+    metrics.model_loaded(served.metadata)
+    metrics.priced("/predict", TEST_VERSION, 0.001, encode([VALID_HOUSE]), [300_000.0])  # held
+    metrics.model_loaded(served.metadata.model_copy(update={"version": "9.0.0"}))
+    counts = {
+        sample.labels["model_version"]: sample.value
+        for family in text_string_to_metric_families(generate_latest(registry).decode())
+        for sample in family.samples
+        if sample.name == "house_price_prediction_dollars_count"
+    }
+    assert counts == {TEST_VERSION: 1.0, "9.0.0": 0.0}
 
 
 def test_categories_count_in_the_references_order_whatever_the_models_codes(served: ServingModel) -> None:

@@ -131,8 +131,9 @@ def test_the_http_series_added_to_in_place_scrape_as_prometheus_client_records_t
 def test_the_model_series_added_to_in_place_scrape_as_prometheus_client_records_them(
     monkeypatch: pytest.MonkeyPatch, served: ServingModel
 ) -> None:
-    """``ModelMetrics.priced`` adds to the plain numbers directly; prometheus_client's classes, given the
-    same model calls through their own methods, must scrape the same, ``_created`` aside."""
+    """``ModelMetrics.priced`` adds to the plain numbers directly, and the prices through the drift
+    counts' binning at the scrape (a call of three houses is held); prometheus_client's classes, given
+    the same model calls through their own methods, must scrape the same, ``_created`` aside."""
     handlers = ("/predict", "/batch-predict")
     version = served.metadata.version
     calls = (
@@ -151,6 +152,9 @@ def test_the_model_series_added_to_in_place_scrape_as_prometheus_client_records_
         monkeypatch, metrics, lambda: metrics.ModelMetrics(theirs, handlers, ERROR_FIELDS)
     )
     reference.model_loaded(served.metadata)
+    # The reference's prices go to prometheus_client's histogram through its own observe, below; its
+    # drift counts bin only the features.
+    reference._drift.model_loaded(served.metadata)
     for handler, seconds, houses, prices in calls:
         reference._inference.labels(handler).observe(seconds)
         reference._predictions.labels(version, handler).inc(len(prices))
