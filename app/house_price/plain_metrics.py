@@ -12,12 +12,14 @@ service paid about a dozen times, 4-6 us in all of about 300. No library offers 
 for a single writer: prometheus_client's multiprocess mode writes memory-mapped files instead, and
 the instrumentators build on prometheus_client's classes.
 
-The price is thread safety, which the service does not need. Every write happens on one thread:
+The price is thread safety, which the service does not need. Each value has one writer at a time:
 requests are recorded on the event loop (the HTTP middleware is pure ASGI, /predict and
-/batch-predict and the validation-error handler are coroutines), and the model loader's thread
-only creates series (``labels``, ``set``, ``clear`` of the info gauge) before the model serves its
-first request. Two threads adding to one value could lose an increment (``+=`` is a read and a
-write); never use these classes so.
+/batch-predict and the validation-error handler are coroutines); the model loader's thread only
+creates series (``labels``, ``set``, ``clear`` of the info gauge) before the model serves its first
+request; the price histogram is added to only under the drift counts' lock, by whichever of the
+loop and a scrape bins the held prices (``house_price.drift``); the series the scrape derives
+(``house_price.instrumentation``) are written only by the scrape. Two threads adding to one value
+could lose an increment (``+=`` is a read and a write); never use these classes so.
 
 The series' numbers are public attributes (``value``; ``count`` and ``sum``; ``counts``, per bucket
 and not cumulative, with ``bounds`` and ``sum``): the two hottest paths, the HTTP middleware and the
@@ -95,6 +97,14 @@ class _Metric(Generic[Child]):
     def clear(self) -> None:
         """Forget every series."""
         self._children = {}
+
+    @property
+    def labelnames(self) -> Labels:
+        return self._labelnames
+
+    def series(self) -> list[tuple[Labels, Child]]:
+        """Every series with its label values (a copy: one C call, atomic under the GIL)."""
+        return list(self._children.copy().items())
 
     def _only(self) -> Child:
         if self._labelnames:

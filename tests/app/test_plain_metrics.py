@@ -101,19 +101,36 @@ def _with_prometheus_client(monkeypatch: pytest.MonkeyPatch, module: object, bui
 def test_the_http_series_added_to_in_place_scrape_as_prometheus_client_records_them(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The middleware adds to the plain numbers directly (``_Route``); prometheus_client's classes,
-    given the same requests through their own methods, must scrape the same, ``_created`` aside."""
+    """The middleware adds to the plain numbers directly (``_Route``), the unlabelled latency histogram
+    and the sizes' counts derived at the scrape; prometheus_client's classes, given the same requests
+    through their own methods, must scrape the same, ``_created`` aside."""
     ours = CollectorRegistry()
     metrics = instrumentation.HttpMetrics(ours)
     for handler, method, status, sent, answered, seconds in HTTP_EVENTS:
         route = metrics.route(handler, method)
         route.inprogress.value += 1
-        route.answered(status, sent, answered, seconds)
-        route.inprogress.value -= 1
+        request_headers = [(b"host", b"x"), (b"content-length", str(sent).encode())] if sent else []
+        start = {"type": "http.response.start", "status": status, "headers": [(b"content-length", b"%d" % answered)]}
+        route.finished(start, request_headers, seconds)
     metrics.route("/predict", "POST").inprogress.value += 1  # one request still being served
 
     theirs = CollectorRegistry()
-    reference = _with_prometheus_client(monkeypatch, instrumentation, lambda: instrumentation.HttpMetrics(theirs))
+    with monkeypatch.context() as patched:  # the derived series, recorded one by one below
+        patched.setattr(
+            instrumentation,
+            "_SummedHistogram",
+            lambda name, documentation, of, registry: prometheus_client.Histogram(
+                name, documentation, buckets=instrumentation.LATENCY_BUCKETS, registry=registry
+            ),
+        )
+        patched.setattr(
+            instrumentation,
+            "_SizeSummary",
+            lambda name, documentation, requests, registry: prometheus_client.Summary(
+                name, documentation, ["handler"], registry=registry
+            ),
+        )
+        reference = _with_prometheus_client(monkeypatch, instrumentation, lambda: instrumentation.HttpMetrics(theirs))
     for handler, method, status, sent, answered, seconds in HTTP_EVENTS:
         reference.inprogress.labels(handler, method)
         reference.latency.labels(method, handler).observe(seconds)
