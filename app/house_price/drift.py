@@ -46,12 +46,13 @@ BINNED_EVERY = 1024
 """Houses of model calls of fewer than ``BINNED_AT_ONCE_FROM`` that ``DriftCounts`` holds before it
 bins them, all at once with NumPy. One house at a time in plain Python cost about 12,000
 instructions (seven bisections and list updates, a third of the instrumentation of a /predict
-request). Holding it costs two C calls: its row's bytes appended to a ``bytearray`` and its price to
-an ``array``, 1,500 instructions; held as one small array per call, the 1,024 arrays took 1.9 million
-instructions to concatenate. The one request in 1,024 that bins them takes about 0.3 ms longer:
-rarer than one in a hundred, so the p99 latency does not see it (binning every 256, 0.4 % of
-requests took 0.1 ms longer, and single-connection p99 / p50 rose from 1.7 to 2.2). A scrape bins
-whatever is held first, so it never misses a house priced before it."""
+request). Holding it costs two C calls, its row's bytes appended to a ``bytearray`` and its price to
+an ``array``: about 2,000 instructions with the call, and 400 a house for the binning (held as one
+small array per call, the 1,024 arrays took 1.9 million instructions to concatenate). The one
+request in 1,024 that bins them takes about 0.05 ms longer (0.6 ms with the arrays): rarer than one
+in a hundred, so the p99 latency does not see it (binning every 256, 0.4 % of requests took 0.1 ms
+longer, and single-connection p99 / p50 rose from 1.7 to 2.2). A scrape bins whatever is held
+first, so it never misses a house priced before it."""
 BINNED_AT_ONCE_FROM = 32
 """Houses from which a model call is binned at once rather than held: a 1,000-house batch takes
 about 0.05 ms."""
