@@ -113,7 +113,9 @@ class _Route:
         requests.value += 1
         request_size, response_size = self.sizes
         # The Content-Length headers, 0 without one (or with one that is not a number). ASGI servers and
-        # Starlette give header names in lower case (Starlette's own Headers relies on it).
+        # Starlette give header names in lower case (Starlette's own Headers relies on it). The two
+        # loops are written out rather than calling one helper twice: the two calls cost 770
+        # instructions a request (callgrind, middleware around a trivial app: 17,950 against 17,180).
         for name, value in request_headers:
             if name == b"content-length":
                 if value.isdigit():
