@@ -37,8 +37,9 @@ import statistics
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,16 +149,24 @@ def _set_affinity(pid: int, cpus: set[int]) -> None:
         os.sched_setaffinity(int(task.name), cpus)
 
 
-def _single_connection(server: AppServer, script: Path, placement: str) -> tuple[float, float]:
-    """(p50, p99) in ms of one single-connection round, wrk and the server placed as named."""
+@contextmanager
+def _pinned(placement: list[tuple[AppServer, int]]) -> Iterator[None]:
+    """Each server on its CPU alone for the block, then free to move again."""
     every_cpu = os.sched_getaffinity(0)
-    cpu = max(every_cpu) if placement == "one core" else None
-    if cpu is not None:
+    for server, cpu in placement:
         _set_affinity(server.pid, {cpu})
     try:
-        output = _wrk(server.url + "/predict", script, 1, LATENCY_SECONDS, latency=True, cpu=cpu)
+        yield
     finally:
-        _set_affinity(server.pid, every_cpu)
+        for server, _ in placement:
+            _set_affinity(server.pid, every_cpu)
+
+
+def _single_connection(server: AppServer, script: Path, placement: str) -> tuple[float, float]:
+    """(p50, p99) in ms of one single-connection round, wrk and the server placed as named."""
+    cpu = max(os.sched_getaffinity(0)) if placement == "one core" else None
+    with _pinned([] if cpu is None else [(server, cpu)]):
+        output = _wrk(server.url + "/predict", script, 1, LATENCY_SECONDS, latency=True, cpu=cpu)
     return _percentile_ms(output, "50"), _percentile_ms(output, "99")
 
 
@@ -181,28 +190,23 @@ def _round(server: AppServer, script: Path) -> tuple[float, float]:
 def _at_once(servers: tuple[AppServer, AppServer], script: Path, round_: int) -> float:
     """The first server's requests per CPU-second over the second's, both loaded in the same seconds,
     each with its own wrk on one core (the first on CPU 0 in even rounds, on CPU 1 in odd ones)."""
-    every_cpu = os.sched_getaffinity(0)
-    cpus = sorted(every_cpu)[:2]
+    cpus = sorted(os.sched_getaffinity(0))[:2]
     if round_ % 2:
         cpus.reverse()
-    for server, cpu in zip(servers, cpus, strict=True):
-        _set_affinity(server.pid, {cpu})
-    try:
+    placement = list(zip(servers, cpus, strict=True))
+    with _pinned(placement):
         before = [server.cpu_seconds() for server in servers]
         with ThreadPoolExecutor(len(servers)) as pool:
             outputs = list(
                 pool.map(
                     lambda pair: _wrk(pair[0].url + "/predict", script, CONNECTIONS, SECONDS, cpu=pair[1]),
-                    zip(servers, cpus, strict=True),
+                    placement,
                 )
             )
         rates = [
             _requests(output) / (server.cpu_seconds() - used)
             for server, output, used in zip(servers, outputs, before, strict=True)
         ]
-    finally:
-        for server in servers:
-            _set_affinity(server.pid, every_cpu)
     return rates[0] / rates[1]
 
 
