@@ -108,11 +108,11 @@ def test_the_http_series_added_to_in_place_scrape_as_prometheus_client_records_t
     metrics = instrumentation.HttpMetrics(ours)
     for handler, method, status, sent, answered, seconds in HTTP_EVENTS:
         route = metrics.route(handler, method)
-        route.inprogress.value += 1
+        route.started += 1
         request_headers = [(b"host", b"x"), (b"content-length", str(sent).encode())] if sent else []
         start = {"type": "http.response.start", "status": status, "headers": [(b"content-length", b"%d" % answered)]}
         route.finished(start, request_headers, seconds)
-    metrics.route("/predict", "POST").inprogress.value += 1  # one request still being served
+    metrics.route("/predict", "POST").started += 1  # one request still being served
 
     theirs = CollectorRegistry()
     with monkeypatch.context() as patched:  # the derived series, recorded one by one below
@@ -121,6 +121,13 @@ def test_the_http_series_added_to_in_place_scrape_as_prometheus_client_records_t
             "_SummedHistogram",
             lambda name, documentation, of, registry: prometheus_client.Histogram(
                 name, documentation, buckets=instrumentation.LATENCY_BUCKETS, registry=registry
+            ),
+        )
+        patched.setattr(
+            instrumentation,
+            "_InProgress",
+            lambda name, documentation, routes, registry: prometheus_client.Gauge(
+                name, documentation, ["handler", "method"], registry=registry
             ),
         )
         patched.setattr(
