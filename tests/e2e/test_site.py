@@ -229,19 +229,30 @@ def test_tags_model_deployment_runs_only_that_role(chain: KindChain, first_run: 
 
 
 def test_new_image_tag_rolls_out_with_zero_failed_requests(chain: KindChain, first_run: PlaybookRun) -> None:
-    with PredictLoad(chain.model_url) as load:
-        run = chain.play("site.yml", "--tags", "model_deployment", extra_vars={"mlmon_model_image_tag": "1.1.0"})
-        load.wait_for_version("1.1.0")
-    assert run.returncode == 0, run.tail()
-    assert load.failures == [], load.failures[:5]
-    assert load.ok > 50, "the load must run throughout the rollout"
-    assert load.versions == {"1.0.0", "1.1.0"}
-    answer = httpx.post(
-        chain.model_url + "/predict",
-        json={"sqft": 900, "bedrooms": 2, "bathrooms": 1, "location": "rural", "year_built": 1970, "condition": "Fair"},
-    )
-    assert answer.json()["model_version"] == "1.1.0"
-    back = chain.play("site.yml", "--tags", "model_deployment")
+    """Kind. The roll back to the inventory's tag runs whatever failed, so that a failure here does not
+    leave 1.1.0 running for the tests after it."""
+    try:
+        with PredictLoad(chain.model_url) as load:
+            run = chain.play("site.yml", "--tags", "model_deployment", extra_vars={"mlmon_model_image_tag": "1.1.0"})
+            load.wait_for_version("1.1.0")
+        assert run.returncode == 0, run.tail()
+        assert load.failures == [], load.failures[:5]
+        assert load.ok > 50, "the load must run throughout the rollout"
+        assert load.versions == {"1.0.0", "1.1.0"}
+        answer = httpx.post(
+            chain.model_url + "/predict",
+            json={
+                "sqft": 900,
+                "bedrooms": 2,
+                "bathrooms": 1,
+                "location": "rural",
+                "year_built": 1970,
+                "condition": "Fair",
+            },
+        )
+        assert answer.json()["model_version"] == "1.1.0"
+    finally:
+        back = chain.play("site.yml", "--tags", "model_deployment")
     assert back.returncode == 0, back.tail()
 
 
