@@ -25,7 +25,7 @@ The two throughput ratios are also measured with both servers of the ratio loade
   per CPU-second); two servers measured in the same seconds share whatever the machine does in them.
   But not the core: on this 2-vCPU VM one vCPU runs up to a tenth slower than the other for seconds
   at a time, and the rounds' instrumented ÷ off ratios spread from 0.84 to 1.07 (standard deviation
-  0.061 over 10 rounds, 2026-12-07 15:20 UTC).
+  0.061 over 10 rounds, 2026-12-07).
 * "one core": both servers on one core, time-sliced by the kernel, their two wrks on the other. Both
   servers then run on the same vCPU in the same seconds, and each one's requests per CPU-second of
   its own is what the ratio compares: in the same 10 rounds, 0.949 to 0.971 (standard deviation
@@ -33,7 +33,9 @@ The two throughput ratios are also measured with both servers of the ratio loade
   other's switches and cold caches alike.
 
 Single-connection latency (wrk with one connection, full service and constant model) is measured
-twice: with wrk and the server on one core, and with both free to move (see ``PLACEMENTS``).
+twice: with wrk and the server on one core, and with both free to move (see ``PLACEMENTS``). Each
+round also times fixed pure-Python work on that core, sized to the full service's p50 of the round
+(``bench/fixedwork.py``): the p99 ÷ p50 the machine itself gives work that cannot vary.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ import re
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -82,6 +85,12 @@ SERVERS = ("full", "off", "constant")
 # core every round, so a core faster than the other favours neither).
 PAIRS = (("full", "off"), ("full", "constant"))
 PAIR_ROUNDS = 8
+# Rounds each set of servers measures at once before fresh ones take over (both core orders each):
+# how a server process was laid out moves one pair's ratio about as much as its rounds differ (five
+# fresh pairs, 4 rounds each on one core, 2026-12-07: medians 0.943 to 0.965 for
+# instrumented ÷ off, the rounds within a pair about as far apart), so the rounds are spread over
+# PAIR_ROUNDS / PAIR_ROUNDS_PER_PROCESS sets of processes.
+PAIR_ROUNDS_PER_PROCESS = 2
 AT_ONCE_PLACEMENTS = ("a core each", "one core")
 CONSTANT_FACTORY = "bench.serving:constant_app"
 PIPELINE_FACTORY = "bench.serving:pipeline_app"
@@ -117,6 +126,8 @@ class AppFigures:
     singles_seconds: list[float]
     rss_mib: dict[str, float]
     load_average: tuple[float, float]
+    # Fixed pure-Python work on the single-connection core, sized to the full service's p50 (fixedwork).
+    fixed_work: Latency
     # (server, reference, placement) -> each round's ratio of requests per CPU-second, both loaded at
     # once, placed as AT_ONCE_PLACEMENTS names.
     at_once: dict[tuple[str, str, str], list[float]]
@@ -179,6 +190,21 @@ def _single_connection(server: AppServer, script: Path, placement: str) -> tuple
     with _pinned([] if cpu is None else [(server, cpu)]):
         output = _wrk(server.url + "/predict", script, 1, LATENCY_SECONDS, latency=True, cpu=cpu)
     return _percentile_ms(output, "50"), _percentile_ms(output, "99")
+
+
+def _fixed_work(target_ms: float) -> tuple[float, float]:
+    """(p50, p99) in ms of fixed work sized to ``target_ms``, on the single-connection rounds' core."""
+    pinned = ["taskset", "--cpu-list", str(max(os.sched_getaffinity(0)))]
+    output = subprocess.run(
+        [*pinned, sys.executable, "-m", "bench.fixedwork", str(target_ms), str(LATENCY_SECONDS)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=LATENCY_SECONDS + 30,
+    ).stdout
+    figures = json.loads(output)
+    return figures["p50_ms"], figures["p99_ms"]
 
 
 def _rps(output: str) -> float:
@@ -262,6 +288,20 @@ def _batch_against_singles(url: str) -> tuple[list[float], list[float]]:
     return batch_times, single_times
 
 
+def _start_servers(stack: ExitStack, env: dict[str, str], script: Path) -> dict[str, AppServer]:
+    """The three servers of ``SERVERS``, started, warmed up, and stopped with ``stack``."""
+    servers = {
+        "full": stack.enter_context(AppServer(env={**env, "MLMON_METRICS_ENABLED": "true"})),
+        "off": stack.enter_context(AppServer(env={**env, "MLMON_METRICS_ENABLED": "false"})),
+        "constant": stack.enter_context(
+            AppServer(env={**env, "MLMON_METRICS_ENABLED": "true"}, factory=CONSTANT_FACTORY)
+        ),
+    }
+    for server in servers.values():
+        _wrk(server.url + "/predict", script, CONNECTIONS, 2)
+    return servers
+
+
 def measure() -> AppFigures:
     if shutil.which("wrk") is None or shutil.which("taskset") is None:
         raise SystemExit("the benchmark needs wrk on loopback and taskset: apt-get install wrk util-linux")
@@ -275,16 +315,8 @@ def measure() -> AppFigures:
         script = Path(tmp) / "predict.lua"
         script.write_text(LUA % json.dumps(HOUSE))
         env = {"MLMON_MODEL_PATH": str(model)}
-        servers = {
-            "full": stack.enter_context(AppServer(env={**env, "MLMON_METRICS_ENABLED": "true"})),
-            "off": stack.enter_context(AppServer(env={**env, "MLMON_METRICS_ENABLED": "false"})),
-            "constant": stack.enter_context(
-                AppServer(env={**env, "MLMON_METRICS_ENABLED": "true"}, factory=CONSTANT_FACTORY)
-            ),
-        }
+        servers = _start_servers(stack, env, script)
         rss["full"] = servers["full"].rss_mib()
-        for server in servers.values():
-            _wrk(server.url + "/predict", script, CONNECTIONS, 2)
         rps: dict[str, list[float]] = {name: [] for name in SERVERS}
         per_cpu_second: dict[str, list[float]] = {name: [] for name in SERVERS}
         for round_ in range(ROUNDS):
@@ -296,18 +328,25 @@ def measure() -> AppFigures:
         at_once: dict[tuple[str, str, str], list[float]] = {
             (server, reference, placement): [] for server, reference in PAIRS for placement in AT_ONCE_PLACEMENTS
         }
-        for round_ in range(PAIR_ROUNDS):
-            for server, reference, placement in at_once:
-                at_once[server, reference, placement].append(
-                    _at_once((servers[server], servers[reference]), script, round_, placement)
-                )
+        for first in range(0, PAIR_ROUNDS, PAIR_ROUNDS_PER_PROCESS):
+            with ExitStack() as fresh:
+                paired = _start_servers(fresh, env, script)
+                for round_ in range(first, min(first + PAIR_ROUNDS_PER_PROCESS, PAIR_ROUNDS)):
+                    for server, reference, placement in at_once:
+                        at_once[server, reference, placement].append(
+                            _at_once((paired[server], paired[reference]), script, round_, placement)
+                        )
         pairs = [(name, placement) for placement in PLACEMENTS for name in ("full", "constant")]
         latency = {pair: Latency([], []) for pair in pairs}
+        fixed_work = Latency([], [])
         for round_ in range(LATENCY_ROUNDS):
             for name, placement in pairs if round_ % 2 == 0 else reversed(pairs):
                 p50, p99 = _single_connection(servers[name], script, placement)
                 latency[name, placement].p50_ms.append(p50)
                 latency[name, placement].p99_ms.append(p99)
+            p50, p99 = _fixed_work(latency["full", "one core"].p50_ms[-1])
+            fixed_work.p50_ms.append(p50)
+            fixed_work.p99_ms.append(p99)
         batch_seconds, singles_seconds = _batch_against_singles(servers["full"].url)
     return AppFigures(
         rps=rps,
@@ -318,6 +357,7 @@ def measure() -> AppFigures:
         rss_mib=rss,
         load_average=(load_before, os.getloadavg()[0]),
         at_once=at_once,
+        fixed_work=fixed_work,
     )
 
 
@@ -343,7 +383,8 @@ def _at_once_row(fig: AppFigures, server: str, reference: str, placement: str, l
     spread = f"standard deviation {statistics.stdev(ratios):.3f}" if len(ratios) > 1 else "one round"
     return (
         f"| throughput, {label}, both loaded at once ({PAIR_ROUNDS} rounds of {SECONDS} s, {where}, cores swapped "
-        f"every round), per CPU-second | **{statistics.median(ratios):.3f}** "
+        f"every round, fresh servers every {PAIR_ROUNDS_PER_PROCESS}), per CPU-second | "
+        f"**{statistics.median(ratios):.3f}** "
         f"(rounds {', '.join(f'{ratio:.3f}' for ratio in ratios)}; {spread}) | {goal} |"
     )
 
@@ -399,6 +440,12 @@ def report(fig: AppFigures) -> list[str]:
         ),
         _latency("full service", "one core", fig.latency["full", "one core"], "≤ 2"),
         _latency("constant model", "one core", fig.latency["constant", "one core"], ""),
+        (
+            f"| the machine's own: fixed pure-Python work on that core, sized to the full service's p50 of each round "
+            f"(`bench/fixedwork.py`), p50 / p99 (medians) | {statistics.median(fig.fixed_work.p50_ms):.2f} ms / "
+            f"{statistics.median(fig.fixed_work.p99_ms):.2f} ms: p99 ÷ p50 **{fig.fixed_work.tail_ratio:.2f}** "
+            f"(rounds {', '.join(f'{ratio:.2f}' for ratio in fig.fixed_work.tail_ratios)}) | |"
+        ),
         _latency("full service", "free", fig.latency["full", "free"], ""),
         _latency("constant model", "free", fig.latency["constant", "free"], ""),
         f"| {BATCH} rows: 1 /batch-predict (median of {BATCHES_PER_ROUND} a round) vs {BATCH} sequential /predict "
