@@ -184,9 +184,14 @@ def _pinned(placement: list[tuple[AppServer, int]]) -> Iterator[None]:
             _set_affinity(server.pid, every_cpu)
 
 
+def _single_connection_cpu() -> int:
+    """The CPU the "one core" single-connection rounds, and the fixed work beside them, run on."""
+    return max(os.sched_getaffinity(0))
+
+
 def _single_connection(server: AppServer, script: Path, placement: str) -> tuple[float, float]:
     """(p50, p99) in ms of one single-connection round, wrk and the server placed as named."""
-    cpu = max(os.sched_getaffinity(0)) if placement == "one core" else None
+    cpu = _single_connection_cpu() if placement == "one core" else None
     with _pinned([] if cpu is None else [(server, cpu)]):
         output = _wrk(server.url + "/predict", script, 1, LATENCY_SECONDS, latency=True, cpu=cpu)
     return _percentile_ms(output, "50"), _percentile_ms(output, "99")
@@ -194,7 +199,7 @@ def _single_connection(server: AppServer, script: Path, placement: str) -> tuple
 
 def _fixed_work(target_ms: float) -> tuple[float, float]:
     """(p50, p99) in ms of fixed work sized to ``target_ms``, on the single-connection rounds' core."""
-    pinned = ["taskset", "--cpu-list", str(max(os.sched_getaffinity(0)))]
+    pinned = ["taskset", "--cpu-list", str(_single_connection_cpu())]
     output = subprocess.run(
         [*pinned, sys.executable, "-m", "bench.fixedwork", str(target_ms), str(LATENCY_SECONDS)],
         cwd=REPO,
@@ -389,15 +394,20 @@ def _at_once_row(fig: AppFigures, server: str, reference: str, placement: str, l
     )
 
 
-def _latency(name: str, placement: str, latency: Latency, goal: str) -> str:
+def _latency_row(label: str, latency: Latency, goal: str) -> str:
+    """A row of ``latency``'s medians and tail ratio, the figure ``label`` names."""
     ratios = ", ".join(f"{ratio:.2f}" for ratio in latency.tail_ratios)
-    where = "wrk and server on one core" if placement == "one core" else "both free to move"
     return (
-        f"| single connection ({LATENCY_ROUNDS} rounds of {LATENCY_SECONDS} s, {where}) p50 / p99, {name} "
-        "(medians) | "
+        f"| {label} (medians) | "
         f"{statistics.median(latency.p50_ms):.2f} ms / {statistics.median(latency.p99_ms):.2f} ms: p99 ÷ p50 "
         f"**{latency.tail_ratio:.2f}** (rounds {ratios}) | {goal} |"
     )
+
+
+def _latency(name: str, placement: str, latency: Latency, goal: str) -> str:
+    where = "wrk and server on one core" if placement == "one core" else "both free to move"
+    label = f"single connection ({LATENCY_ROUNDS} rounds of {LATENCY_SECONDS} s, {where}) p50 / p99, {name}"
+    return _latency_row(label, latency, goal)
 
 
 def report(fig: AppFigures) -> list[str]:
@@ -440,11 +450,11 @@ def report(fig: AppFigures) -> list[str]:
         ),
         _latency("full service", "one core", fig.latency["full", "one core"], "≤ 2"),
         _latency("constant model", "one core", fig.latency["constant", "one core"], ""),
-        (
-            f"| the machine's own: fixed pure-Python work on that core, sized to the full service's p50 of each round "
-            f"(`bench/fixedwork.py`), p50 / p99 (medians) | {statistics.median(fig.fixed_work.p50_ms):.2f} ms / "
-            f"{statistics.median(fig.fixed_work.p99_ms):.2f} ms: p99 ÷ p50 **{fig.fixed_work.tail_ratio:.2f}** "
-            f"(rounds {', '.join(f'{ratio:.2f}' for ratio in fig.fixed_work.tail_ratios)}) | |"
+        _latency_row(
+            "the machine's own: fixed pure-Python work on that core, sized to the full service's p50 of each round "
+            "(`bench/fixedwork.py`), p50 / p99",
+            fig.fixed_work,
+            "",
         ),
         _latency("full service", "free", fig.latency["full", "free"], ""),
         _latency("constant model", "free", fig.latency["constant", "free"], ""),

@@ -27,26 +27,21 @@ def work(size: int) -> int:
     return len(totals)
 
 
-def _median_seconds(size: int, runs: int) -> float:
-    clock = time.perf_counter
-    times = []
-    for _ in range(runs):
-        started = clock()
-        work(size)
-        times.append(clock() - started)
-    return statistics.median(times)
+def _seconds(size: int) -> float:
+    """One piece of work's time."""
+    started = time.perf_counter()
+    work(size)
+    return time.perf_counter() - started
 
 
 def percentiles(target_ms: float, seconds: float) -> tuple[float, float]:
     """(p50, p99) in ms of work sized to ``target_ms``, timed back to back for ``seconds``."""
-    size = max(1, round(CALIBRATION_SIZE * target_ms / 1000 / _median_seconds(CALIBRATION_SIZE, CALIBRATION_RUNS)))
-    clock = time.perf_counter
+    calibration = statistics.median(_seconds(CALIBRATION_SIZE) for _ in range(CALIBRATION_RUNS))
+    size = max(1, round(CALIBRATION_SIZE * target_ms / 1000 / calibration))
     times = []
-    until = clock() + seconds
-    while clock() < until:
-        started = clock()
-        work(size)
-        times.append(clock() - started)
+    until = time.perf_counter() + seconds
+    while time.perf_counter() < until:
+        times.append(_seconds(size))
     times.sort()
     return times[len(times) // 2] * 1000, times[len(times) * 99 // 100] * 1000
 
